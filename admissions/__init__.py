@@ -1,0 +1,1 @@
+"""admissions package."""
