@@ -386,3 +386,30 @@ def test_announcements() -> None:
         validate_announcement({**drand, "signature": SIG})
     with pytest.raises(VerificationError, match=r"^round: a drand round"):
         validate_announcement({**drand, "round": 0})
+
+
+_ssq_draws = st.fixed_dictionaries(
+    {
+        "red": st.lists(st.integers(1, 33), min_size=6, max_size=6, unique=True),
+        "blue": st.lists(st.integers(1, 16), min_size=1, max_size=1),
+    }
+)
+
+
+@given(_ssq_draws, _ssq_draws)
+def test_shuangseqiu_value_is_one_to_one_on_results(
+    a: dict[str, list[int]], b: dict[str, list[int]]
+) -> None:
+    same_result = sorted(a["red"]) == sorted(b["red"]) and a["blue"] == b["blue"]
+    assert (cwl_value("双色球", "2026139", a) == cwl_value("双色球", "2026139", b)) == same_result
+
+
+@given(
+    st.lists(st.integers(0, 9), min_size=3, max_size=3),
+    st.lists(st.integers(0, 9), min_size=3, max_size=3),
+)
+def test_fucai_3d_value_is_one_to_one_on_ordered_digits(a: list[int], b: list[int]) -> None:
+    assert (
+        cwl_value("福彩3D", "2026300", {"digits": a})
+        == cwl_value("福彩3D", "2026300", {"digits": b})
+    ) == (a == b)
