@@ -421,11 +421,10 @@ def _shape(
     if not isinstance(body, Mapping):
         raise VerificationError(f"{what}: expected an object, found {type(body).__name__}")
     source = body.get("source")
-    if source not in table:
+    if not isinstance(source, str) or source not in table:
         raise VerificationError(
             f"source: unknown randomness source {source!r}; use one of {sorted(table)}"
         )
-    assert isinstance(source, str)
     required, optional = table[source]
     missing = sorted(required - body.keys())
     if missing:

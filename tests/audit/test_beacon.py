@@ -347,6 +347,7 @@ def test_beacon_value_for_cwl() -> None:
         ({"round": "30662982"}, r"^round: expected an integer"),
         ({"previous_signature": "aa"}, r"^previous_signature: not a field"),
         ({"source": "nist-beacon"}, r"^source: unknown randomness source 'nist-beacon'"),
+        ({"source": ["drand-quicknet"]}, r"^source: unknown randomness source \['drand"),
     ],
 )
 def test_bad_drand_evidence(change: dict[str, object], message: str) -> None:
