@@ -124,11 +124,13 @@ class _Units:
         self.size = [len(m) for m in self.members]
 
 
-def _tickets(inst: Instance, units: _Units) -> tuple[list[bytes], list[list[bytes]] | None]:
-    """Per-unit tickets (single) or per-(unit, choice) tickets (multiple)."""
-    seed = inst.seed
+def _tickets(
+    seed: bytes, tie_breaking: str, units: _Units
+) -> tuple[list[bytes], list[list[bytes]] | None]:
+    """Per-unit tickets (single) or per-(unit, choice) tickets (multiple); inlines
+    ``lottery.ticket.ticket`` (same bytes) because this loop is the hot path."""
     digest = hmac.digest
-    if inst.tie_breaking == "single":
+    if tie_breaking == "single":
         return [digest(seed, u.encode() + b"\x01", "sha256") for u in units.ids], None
     sch = [s.encode() + b"\x00" for s in units.school_ids]
     per = [
@@ -141,8 +143,8 @@ def _tickets(inst: Instance, units: _Units) -> tuple[list[bytes], list[list[byte
 class _Orders:
     """Each school's order of the units that chose it, and positions in it."""
 
-    def __init__(self, inst: Instance, units: _Units) -> None:
-        single, multi = _tickets(inst, units)
+    def __init__(self, seed: bytes, tie_breaking: str, units: _Units) -> None:
+        single, multi = _tickets(seed, tie_breaking, units)
         self.single_tickets = single
         n_s = len(units.school_ids)
         nch = [len(c) for c in units.choices]
@@ -262,7 +264,16 @@ def _chooser(policy: str, sizes: list[int], grouped: bool) -> _Choose:
 def draw(instance: Instance) -> Result:
     """Run the lottery on a validated instance (docs/lottery-spec.md, paiwei-lottery/1)."""
     units = _Units(instance)
-    orders = _Orders(instance, units)
+    orders, placed_k, admitted = _assign(instance, units, instance.seed)
+    return _result(instance, units, orders, placed_k, admitted)
+
+
+def _assign(
+    instance: Instance, units: _Units, seed: bytes
+) -> tuple[_Orders, list[int], list[list[int]]]:
+    """Tickets, school orders and the mechanism for ``seed``: returns the orders, each unit's
+    placed choice index (-1 = unplaced) and each school's admitted positions (ascending)."""
+    orders = _Orders(seed, instance.tie_breaking, units)
     n_s = len(units.school_ids)
     n_u = len(units.ids)
     choose: list[_Choose] = []
@@ -327,8 +338,7 @@ def draw(instance: Instance) -> Result:
             pending = [u for u in pending if placed_k[u] < 0 and r < len(uch[u])]
         for lst in admitted:
             lst.sort()
-
-    return _result(instance, units, orders, placed_k, admitted)
+    return orders, placed_k, admitted
 
 
 def _result(
