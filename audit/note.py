@@ -32,7 +32,6 @@ parsed here too, so one key list can hold both; :func:`verify` only uses type 0x
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import struct
 import unicodedata
@@ -43,6 +42,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from audit._b64 import b64decode_strict
 from audit.errors import KeyFormatError, MalformedError, VerificationError
 
 __all__ = [
@@ -80,9 +80,9 @@ def _b64encode(data: bytes) -> str:
 
 def _b64decode(text: str, what: str) -> bytes:
     try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError) as exc:
-        raise KeyFormatError(f"{what}: invalid base64") from exc
+        return b64decode_strict(text)
+    except ValueError as exc:
+        raise KeyFormatError(f"{what}: {exc}") from exc
 
 
 def is_valid_name(name: str) -> bool:
@@ -296,8 +296,8 @@ def parse_note(note: str | bytes) -> SignedNote:
         if not sep or not is_valid_name(name) or " " in b64:
             raise MalformedError(f"malformed note: signature line {n} is not '— <name> <base64>'")
         try:
-            blob = base64.b64decode(b64.encode("ascii"), validate=True)
-        except (binascii.Error, UnicodeEncodeError) as exc:
+            blob = b64decode_strict(b64)
+        except ValueError as exc:
             raise MalformedError(f"malformed note: signature line {n} is not valid base64") from exc
         if len(blob) < 5:
             raise MalformedError(f"malformed note: signature line {n} is too short")
