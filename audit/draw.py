@@ -1,0 +1,368 @@
+"""The draw transcript: the six kinds of log entry that make one lottery draw verifiable.
+
+Theory of operation (normative text: docs/log-format.md §Draw transcript)
+-------------------------------------------------------------------------
+A draw is logged, in this order, as
+
+1. ``draw.roster``  -- the SHA-256 of the RFC 8785 lottery instance *without* its ``seed``, the
+   mechanism, tie-breaking and group policy, the public randomness (source and future round or
+   draw) that will be used, the witnesses' verifier keys and the minimum number of reveals;
+2. ``draw.commit``  -- per witness, a note signed by the witness carrying ``SHA-256(secret)``;
+3. ``draw.reveal``  -- per witness, a note signed by the witness carrying the 32-byte secret;
+4. ``draw.beacon``  -- the randomness value with its source, round and evidence;
+5. ``draw.seed``    -- ``HKDF-Extract(salt = roster digest, IKM = lp(beacon) || lp(secret_1)
+   || ...)`` (RFC 5869 §2.2, SHA-256), the secrets of valid reveals ordered by witness key ID,
+   ``lp(x)`` = 4-byte big-endian length || x;
+6. ``draw.result``  -- the SHA-256 of the RFC 8785 result and per-school counts.
+
+The functions here build the ``body`` of each entry (pass it to ``audit.log.entry_bytes`` or the
+service's log) and parse/check them back. They are pure: secrets and times are passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from audit import note
+from audit._canon import canonical_json
+from audit.errors import MalformedError, VerificationError
+
+__all__ = [
+    "COMMIT_HEADER",
+    "DRAW_KINDS",
+    "REVEAL_HEADER",
+    "WitnessNote",
+    "beacon_body",
+    "check_draw_id",
+    "commit_body",
+    "commit_note",
+    "commitment",
+    "derive_seed",
+    "hkdf_extract",
+    "instance_digest",
+    "lp",
+    "parse_witness_note",
+    "result_body",
+    "result_sha256",
+    "reveal_body",
+    "reveal_note",
+    "roster_body",
+    "seed_body",
+    "witness_id",
+]
+
+DRAW_KINDS = (
+    "draw.roster",
+    "draw.commit",
+    "draw.reveal",
+    "draw.beacon",
+    "draw.seed",
+    "draw.result",
+)
+COMMIT_HEADER = "paiwei-draw-commit/1"
+REVEAL_HEADER = "paiwei-draw-reveal/1"
+_DRAW_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+SECRET_SIZE = 32
+
+
+def check_draw_id(draw_id: str) -> str:
+    """Draw ids are 1-64 chars of ``[A-Za-z0-9._-]`` starting alphanumeric (a safe file name)."""
+    if not isinstance(draw_id, str) or not _DRAW_ID_RE.match(draw_id):
+        raise MalformedError(
+            f"draw id {draw_id!r} must be 1-64 characters of A-Z a-z 0-9 . _ - "
+            "starting with a letter or digit"
+        )
+    return draw_id
+
+
+def _hex32(value: object, field: str) -> bytes:
+    if not isinstance(value, str) or not _HEX64_RE.match(value):
+        raise MalformedError(f"{field}: expected 64 lowercase hex digits, found {value!r}")
+    return bytes.fromhex(value)
+
+
+def lp(data: bytes) -> bytes:
+    """Length prefix: 4-byte big-endian length of ``data``, then ``data``."""
+    if len(data) >= 2**32:
+        raise MalformedError("value too long for a 4-byte length prefix")
+    return struct.pack(">I", len(data)) + data
+
+
+def derive_seed(roster_digest: bytes, beacon: bytes, reveals: Sequence[tuple[str, bytes]]) -> bytes:
+    """The draw seed: RFC 5869 HKDF-Extract with SHA-256.
+
+    ``PRK = HMAC-SHA256(key = salt, msg = IKM)`` with ``salt = roster_digest`` (32 bytes) and
+    ``IKM = lp(beacon) || lp(secret_1) || lp(secret_2) || ...`` where the reveals
+    ``(witness key ID as 8 lowercase hex digits, 32-byte secret)`` are taken in ascending order of
+    key ID (sorted here; the caller's order does not matter). Key IDs must be distinct.
+    """
+    if len(roster_digest) != 32:
+        raise MalformedError(f"roster digest must be 32 bytes, got {len(roster_digest)}")
+    seen: set[str] = set()
+    for kid, secret in reveals:
+        if not isinstance(kid, str) or not re.fullmatch(r"[0-9a-f]{8}", kid):
+            raise MalformedError(f"witness key ID {kid!r} must be 8 lowercase hex digits")
+        if kid in seen:
+            raise MalformedError(f"witness key ID {kid} appears twice among the reveals")
+        seen.add(kid)
+        if len(secret) != SECRET_SIZE:
+            raise MalformedError(
+                f"secret of witness {kid} must be {SECRET_SIZE} bytes, got {len(secret)}"
+            )
+    ikm = lp(bytes(beacon)) + b"".join(lp(s) for _, s in sorted(reveals, key=lambda r: r[0]))
+    return hkdf_extract(bytes(roster_digest), ikm)
+
+
+def hkdf_extract(salt: bytes, ikm: bytes) -> bytes:
+    """RFC 5869 §2.2 HKDF-Extract with SHA-256: ``PRK = HMAC-Hash(salt, IKM)``."""
+    return hmac.digest(salt, ikm, "sha256")
+
+
+def instance_digest(instance: Mapping[str, Any]) -> bytes:
+    """SHA-256 of the RFC 8785 form of a lottery instance with its ``seed`` member removed.
+
+    By definition equal to ``lottery.Instance.digest_without_seed()`` for the parsed instance.
+    """
+    return hashlib.sha256(
+        canonical_json({k: v for k, v in instance.items() if k != "seed"})
+    ).digest()
+
+
+def witness_id(vkey: str) -> str:
+    """A witness's id in the transcript: its note key ID as 8 lowercase hex digits."""
+    return f"{note.parse_verifier_key(vkey).key_id:08x}"
+
+
+def commitment(secret: bytes) -> bytes:
+    """``SHA-256(secret)`` for a 32-byte secret."""
+    if len(secret) != SECRET_SIZE:
+        raise MalformedError(f"secret must be {SECRET_SIZE} bytes, got {len(secret)}")
+    return hashlib.sha256(secret).digest()
+
+
+def roster_body(
+    draw_id: str,
+    instance: Mapping[str, Any],
+    *,
+    beacon: Mapping[str, object],
+    witnesses: Sequence[str],
+    min_reveals: int,
+) -> dict[str, object]:
+    """Body of ``draw.roster``.
+
+    ``instance`` is the paiwei-instance/1 JSON object (its ``seed``, if present, is ignored);
+    ``beacon`` the announcement of the public randomness to be used (``{"source":
+    "drand-quicknet", "round": R}`` or ``{"source": "cwl", "game": ..., "issue": ...}``; see
+    audit/beacon.py); ``witnesses`` the witnesses' Ed25519 verifier keys.
+    """
+    check_draw_id(draw_id)
+    keys = [note.parse_verifier_key(w) for w in witnesses]
+    if any(k.alg != note.ALG_ED25519 for k in keys):
+        raise MalformedError("witnesses: verifier keys must be Ed25519 (type 0x01)")
+    ids = [f"{k.key_id:08x}" for k in keys]
+    if len(set(ids)) != len(ids):
+        raise MalformedError("witnesses: two witnesses have the same key ID")
+    if not isinstance(min_reveals, int) or not 1 <= min_reveals <= len(keys):
+        raise MalformedError(
+            f"min_reveals must be between 1 and the number of witnesses ({len(keys)}), "
+            f"got {min_reveals!r}"
+        )
+    for field in ("mechanism", "tie_breaking", "group_policy"):
+        if not isinstance(instance.get(field), str):
+            raise MalformedError(f"instance.{field}: missing or not a string")
+    applicants, schools = instance.get("applicants"), instance.get("schools")
+    if not isinstance(applicants, list) or not isinstance(schools, list):
+        raise MalformedError("instance: applicants and schools must be arrays")
+    ordered = sorted(zip(ids, keys, strict=True), key=lambda p: p[0])
+    return {
+        "draw": draw_id,
+        "instance_sha256": instance_digest(instance).hex(),
+        "mechanism": instance["mechanism"],
+        "tie_breaking": instance["tie_breaking"],
+        "group_policy": instance["group_policy"],
+        "applicants": len(applicants),
+        "schools": len(schools),
+        "beacon": dict(beacon),
+        "witnesses": [k.text for _, k in ordered],
+        "min_reveals": min_reveals,
+    }
+
+
+def _witness_note_text(
+    header: str, draw_id: str, roster_digest: bytes, field: str, value: bytes
+) -> str:
+    check_draw_id(draw_id)
+    if len(roster_digest) != 32:
+        raise MalformedError(f"roster digest must be 32 bytes, got {len(roster_digest)}")
+    return f"{header}\ndraw {draw_id}\nroster {roster_digest.hex()}\n{field} {value.hex()}\n"
+
+
+def commit_note(draw_id: str, roster_digest: bytes, secret: bytes, skey: str) -> str:
+    """The witness's signed commitment note::
+
+    paiwei-draw-commit/1
+    draw <draw id>
+    roster <instance_sha256 of draw.roster>
+    commitment <hex SHA-256(secret)>
+    """
+    text = _witness_note_text(
+        COMMIT_HEADER, draw_id, roster_digest, "commitment", commitment(secret)
+    )
+    return note.sign(text, skey)
+
+
+def reveal_note(draw_id: str, roster_digest: bytes, secret: bytes, skey: str) -> str:
+    """The witness's signed reveal note (as :func:`commit_note`, last line ``secret <hex>``)."""
+    if len(secret) != SECRET_SIZE:
+        raise MalformedError(f"secret must be {SECRET_SIZE} bytes, got {len(secret)}")
+    return note.sign(
+        _witness_note_text(REVEAL_HEADER, draw_id, roster_digest, "secret", secret), skey
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessNote:
+    """A verified commit or reveal note."""
+
+    kind: str  # "commit" or "reveal"
+    draw: str
+    roster: bytes
+    value: bytes  # the commitment or the secret
+    witness: str  # key ID, 8 hex digits
+
+
+def parse_witness_note(signed: str, vkey: str, *, kind: str) -> WitnessNote:
+    """Verify a commit/reveal note's signature by ``vkey`` and parse its four lines."""
+    header, field = (COMMIT_HEADER, "commitment") if kind == "commit" else (REVEAL_HEADER, "secret")
+    text = note.verify(signed, [vkey])
+    lines = text[:-1].split("\n")
+    if len(lines) != 4 or lines[0] != header:
+        raise MalformedError(f"{kind} note: expected 4 lines starting {header!r}")
+    prefixes = ("draw ", "roster ", f"{field} ")
+    for line, prefix in zip(lines[1:], prefixes, strict=True):
+        if not line.startswith(prefix):
+            raise MalformedError(f"{kind} note: expected a line starting {prefix.strip()!r}")
+    draw_id = check_draw_id(lines[1][len("draw ") :])
+    roster = _hex32(lines[2][len("roster ") :], f"{kind} note roster")
+    value = _hex32(lines[3][len(field) + 1 :], f"{kind} note {field}")
+    return WitnessNote(kind, draw_id, roster, value, witness_id(vkey))
+
+
+def commit_body(draw_id: str, vkey: str, signed_note: str) -> dict[str, object]:
+    """Body of ``draw.commit``: ``{"draw", "witness": key ID, "note": signed commit note}``."""
+    parsed = parse_witness_note(signed_note, vkey, kind="commit")
+    if parsed.draw != draw_id:
+        raise MalformedError("commit note is for another draw", expected=draw_id, found=parsed.draw)
+    return {"draw": draw_id, "witness": parsed.witness, "note": signed_note}
+
+
+def reveal_body(draw_id: str, vkey: str, signed_note: str) -> dict[str, object]:
+    """Body of ``draw.reveal``: ``{"draw", "witness": key ID, "note": signed reveal note}``."""
+    parsed = parse_witness_note(signed_note, vkey, kind="reveal")
+    if parsed.draw != draw_id:
+        raise MalformedError("reveal note is for another draw", expected=draw_id, found=parsed.draw)
+    return {"draw": draw_id, "witness": parsed.witness, "note": signed_note}
+
+
+def beacon_body(draw_id: str, evidence: Mapping[str, object], value: bytes) -> dict[str, object]:
+    """Body of ``draw.beacon``: the evidence (see audit/beacon.py) and the value's bytes in hex."""
+    check_draw_id(draw_id)
+    if not isinstance(evidence, Mapping) or "source" not in evidence:
+        raise MalformedError("beacon evidence must be an object with a 'source'")
+    return {"draw": draw_id, "evidence": dict(evidence), "value": bytes(value).hex()}
+
+
+def seed_body(
+    draw_id: str, seed: bytes, revealed: Sequence[str], missing: Sequence[str]
+) -> dict[str, object]:
+    """Body of ``draw.seed``: the seed and which witnesses' reveals entered it (sorted key IDs)."""
+    check_draw_id(draw_id)
+    if len(seed) != 32:
+        raise MalformedError(f"seed must be 32 bytes, got {len(seed)}")
+    return {
+        "draw": draw_id,
+        "seed": seed.hex(),
+        "revealed": sorted(revealed),
+        "missing": sorted(missing),
+    }
+
+
+def result_sha256(result_json: bytes) -> bytes:
+    """SHA-256 of the RFC 8785 result: result.json's bytes without the final newline."""
+    return hashlib.sha256(result_json.removesuffix(b"\n")).digest()
+
+
+def result_body(draw_id: str, result_json: bytes) -> dict[str, object]:
+    """Body of ``draw.result`` from result.json's bytes.
+
+    ``{"draw", "result_sha256", "instance_sha256" (from the result), "applicants", "placed",
+    "counts": {school: {"admitted": n, "waitlist": n}}}`` -- counts of applicants.
+    """
+    check_draw_id(draw_id)
+    try:
+        result = json.loads(result_json)
+    except ValueError as exc:
+        raise MalformedError(f"result.json: not JSON ({exc})") from exc
+    if not isinstance(result, dict):
+        raise MalformedError("result.json: not a JSON object")
+    assignments, schools = result.get("assignments"), result.get("schools")
+    if not isinstance(assignments, dict) or not isinstance(schools, dict):
+        raise MalformedError("result.json: missing 'assignments' or 'schools' objects")
+    counts: dict[str, dict[str, int]] = {}
+    for sid, outcome in schools.items():
+        if not isinstance(outcome, dict):
+            raise MalformedError(f"result.json: schools.{sid} is not an object")
+        admitted, waitlist = outcome.get("admitted", []), outcome.get("waitlist", [])
+        counts[sid] = {"admitted": _count_members(admitted), "waitlist": _count_members(waitlist)}
+    return {
+        "draw": draw_id,
+        "result_sha256": result_sha256(result_json).hex(),
+        "instance_sha256": result.get("instance_sha256"),
+        "applicants": len(assignments),
+        "placed": sum(1 for a in assignments.values() if a is not None),
+        "counts": counts,
+    }
+
+
+def _count_members(items: object) -> int:
+    # `admitted` may list units as applicant ids or as lists of member ids.
+    if not isinstance(items, list):
+        raise MalformedError("result.json: admitted/waitlist must be arrays")
+    return sum(len(x) if isinstance(x, list) else 1 for x in items)
+
+
+def parse_body_hex(body: Mapping[str, object], field: str, what: str) -> bytes:
+    """A 32-byte hex field of an entry body, or MalformedError naming it."""
+    return _hex32(body.get(field), f"{what}.{field}")
+
+
+def require_fields(body: Mapping[str, object], fields: Sequence[str], what: str) -> None:
+    """Require an entry body to have exactly these members."""
+    found = sorted(body)
+    if found != sorted(fields):
+        raise MalformedError(
+            f"{what}: wrong members", expected=", ".join(sorted(fields)), found=", ".join(found)
+        )
+
+
+def verify_reveal_matches(commit: WitnessNote, reveal: WitnessNote) -> None:
+    """``SHA-256(secret) == commitment`` and both notes name the same draw and roster."""
+    if (commit.draw, commit.roster) != (reveal.draw, reveal.roster):
+        raise VerificationError(
+            f"witness {reveal.witness}: reveal names another draw or roster than its commitment"
+        )
+    got = hashlib.sha256(reveal.value).digest()
+    if got != commit.value:
+        raise VerificationError(
+            f"witness {reveal.witness}: SHA-256 of the revealed secret differs from the commitment",
+            expected=commit.value,
+            found=got,
+        )
