@@ -147,7 +147,14 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, A
 
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     # Log type and route only: the exception text could carry personal data from a bound value.
-    log.error("internal error %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    # (Tracebacks only in debug mode.)
+    log.error(
+        "internal error %s on %s %s",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        exc_info=exc if request.app.debug else None,
+    )
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "internal error", "internal")
 
 

@@ -12,19 +12,19 @@ receipt and is kept only inside the encrypted envelope.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from datetime import date
 from typing import Any
 
 import msgspec
-import rfc8785
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+
+from audit.registration import SALT_SIZE, record_digest
 
 from admissions.applications.models import Application
 from admissions.applications.schemas import (
@@ -164,8 +164,19 @@ def _claims_public(claims: list[ClaimIn]) -> list[dict[str, Any]]:
     ]
 
 
-def _log_claims(claims: list[dict[str, Any]]) -> list[dict[str, str]]:
-    return [{"kind": c["kind"], "school": c["school"], "code": c["code"]} for c in claims]
+def _log_claims(claims: list[dict[str, Any]]) -> dict[str, object]:
+    """Claims as the log records them: ``{"reserved": ["SCHOOL:CATEGORY"], "band": [...]}``."""
+    out: dict[str, list[str]] = {}
+    for c in claims:
+        out.setdefault(c["kind"], []).append(f"{c['school']}:{c['code']}")
+    return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def log_choices(choices: dict[str, Any]) -> list[str]:
+    """Choices as the log records them: the public school's code, then ``SCHOOL/POOL`` per
+    ranked private choice (the ids the frozen roster uses)."""
+    out = [choices["public"]] if choices.get("public") else []
+    return out + [f"{c['school']}/{c['pool']}" for c in choices.get("private", [])]
 
 
 def _record(
@@ -195,10 +206,10 @@ def _record(
 
 
 def _seal(ctx: Context, number: str, record: dict[str, Any]) -> tuple[bytes, str, str]:
-    """Encrypt the record; return (ciphertext, salt hex, SHA-256(salt || RFC 8785(record)) hex)."""
-    salt = secrets.token_bytes(16)
-    canon = rfc8785.dumps(record)
-    digest = hashlib.sha256(salt + canon).hexdigest()
+    """Encrypt the record; return (ciphertext, salt hex, SHA-256(salt || RFC 8785(record)) hex)
+    (audit.registration.record_digest, 32-byte salt)."""
+    salt = secrets.token_bytes(SALT_SIZE)
+    digest = record_digest(record, salt).hex()
     envelope = json.dumps({"salt": salt.hex(), "record": record}, ensure_ascii=False).encode()
     return ctx.cipher.encrypt(envelope, number.encode()), salt.hex(), digest
 
@@ -324,12 +335,12 @@ async def register(
             e = await append(
                 session,
                 ctx,
-                "application.register",
+                "registration",
                 actor.actor,
                 {
-                    "campaign": c.id,
                     "application": number,
-                    "choices": choices,
+                    "campaign": c.id,
+                    "choices": log_choices(choices),
                     "claims": _log_claims(claims),
                     "group": group_id,
                     "record_sha256": digest,
@@ -443,12 +454,12 @@ async def update(
         e = await append(
             session,
             ctx,
-            "application.update",
+            "registration.update",
             actor.actor,
             {
-                "campaign": c.id,
                 "application": number,
-                "choices": choices,
+                "campaign": c.id,
+                "choices": log_choices(choices),
                 "claims": _log_claims(app.claims),
                 "group": app.group_id,
                 "record_sha256": digest,
@@ -458,12 +469,12 @@ async def update(
             await append(
                 session,
                 ctx,
-                "application.choices",
+                "registration.choices",
                 actor.actor,
                 {
-                    "campaign": c.id,
                     "application": sib.number,
-                    "choices": choices,
+                    "campaign": c.id,
+                    "choices": log_choices(choices),
                     "group": sib.group_id,
                 },
             )
@@ -502,7 +513,7 @@ async def withdraw(
         await append(
             session,
             ctx,
-            "application.withdraw",
+            "registration.withdraw",
             actor.actor,
             {"campaign": c.id, "application": number, "group": group},
         )
