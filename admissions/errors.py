@@ -103,11 +103,19 @@ def _domain(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, A
 
 
 _AT = re.compile(r"\s*-\s*at\s*`\$(?P<path>[^`]*)`")
+_NAMED = re.compile(r"(?:unknown|missing required) field `(?P<name>[^`]+)`")
 
 
-def _field_of(path: str) -> str:
-    # msgspec paths look like ".child.id_number" or ".choices.private[1].pool"
-    return path.lstrip(".")
+def _field(key: object, message: str) -> str:
+    """The dotted field a msgspec/Litestar validation message is about ("" = the whole body)."""
+    m = _AT.search(message)
+    field = m.group("path").lstrip(".") if m else str(key or "")
+    if field == "data" or field.startswith("data."):  # Litestar names the body "data"
+        field = field[5:]
+    named = _NAMED.search(message)
+    if named:
+        field = f"{field}.{named.group('name')}" if field else named.group("name")
+    return field or "body"
 
 
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
@@ -117,16 +125,11 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", "invalid"))
-        key = item.get("key")
-        m = _AT.search(message)
-        if m:
-            field = _field_of(m.group("path"))
-            message = _AT.sub("", message)
-        else:
-            field = str(key) if key else ""
-        if item.get("source") and item.get("source") != "body" and key:
-            field = f"{item['source']}.{key}"
-        errors.append({"field": field or "body", "reason": message})
+        field = _field(item.get("key"), message)
+        source = item.get("source")
+        if source in ("query", "path", "header", "cookie"):
+            field = f"{source}.{item.get('key')}"
+        errors.append({"field": field, "reason": _AT.sub("", message)})
     if not errors:
         errors.append({"field": "body", "reason": exc.detail or "malformed request"})
     detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
@@ -142,7 +145,8 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, A
     else:
         detail = exc.detail
     title = {401: "Unauthorized", 403: "Forbidden", 404: "Not found"}.get(exc.status_code, "Error")
-    return problem(exc.status_code, title, detail, kinds.get(exc.status_code, "http-error"))
+    errors = [{"field": "body", "reason": detail}] if exc.status_code == 400 else None
+    return problem(exc.status_code, title, detail, kinds.get(exc.status_code, "http-error"), errors)
 
 
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

@@ -102,17 +102,27 @@ class Api:
         self.h: dict[str, dict[str, str]] = {}
         self.campaign_id = ""
 
-    async def account(self, name: str, role: str, district: str | None = None) -> dict[str, str]:
+    async def account(
+        self, name: str, role: str, district: str | None = None, login: bool = False
+    ) -> dict[str, str]:
+        """Create an account; its token comes from /auth/login if ``login``, else it is minted
+        directly with the app's JWT backend (same claims; saves a password check per account)."""
         async with self.db() as s:
-            await accounts.create_account(s, self.ctx, name, PASSWORD, role, district)
-        r = await self.client.post("/auth/login", json={"username": name, "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            acct = await accounts.create_account(s, self.ctx, name, PASSWORD, role, district)
+        if login:
+            r = await self.client.post("/auth/login", json={"username": name, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            token = r.json()["access_token"]
+        else:
+            token = self.app.state.jwt_auth.create_token(
+                identifier=str(acct.id), token_extras={"role": role, "district": district}
+            )
+        headers = {"Authorization": f"Bearer {token}"}
         self.h[name] = headers
         return headers
 
     async def setup_world(self, open_: bool = True) -> None:
-        await self.account("admin", "admin")
+        await self.account("admin", "admin", login=True)
         await self.account("city", "officer")
         await self.account("lx", "officer", "liangxi")
         await self.account("bh", "officer", "binhu")
