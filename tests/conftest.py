@@ -87,6 +87,8 @@ def _pg_database() -> Iterator[str]:
         if REQUIRE_PG:
             pytest.fail(f"PostgreSQL unreachable at PAIWEI_TEST_DATABASE_URL: {exc}")
         pytest.skip(f"PostgreSQL unreachable: {exc}")
+    # Test data is disposable: skip the WAL flush on commit.
+    _run(admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     url = base.set(database=name).render_as_string(hide_password=False)
     _run(_migrate(url))
     yield url
@@ -101,10 +103,11 @@ async def _truncate(url: str) -> None:
 
     import_models()
     engine = make_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     try:
         async with engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            # DELETE is much faster than TRUNCATE on a handful of tiny tables.
+            for table in reversed(Base.metadata.sorted_tables):
+                await conn.execute(table.delete())
             await conn.execute(
                 text("INSERT INTO log_state (id, size, hashes, last_time) VALUES (1, 0, '', '')")
             )
