@@ -14,6 +14,8 @@ Environment variables:
 - ``PAIWEI_JWT_SECRET`` — secret for access tokens
 - ``PAIWEI_LOG_ORIGIN`` — the transparency log's origin line (e.g. ``paiwei.example/log``)
 - ``PAIWEI_LOG_SIGNING_KEY`` — the log's signed-note private key (``PRIVATE+KEY+...``)
+- ``PAIWEI_DB_POOL_SIZE`` (10), ``PAIWEI_ARGON2_TIME_COST`` (3), ``PAIWEI_ARGON2_MEMORY_KIB`` (65536),
+  ``PAIWEI_DEBUG`` (``1`` logs tracebacks of internal errors)
 """
 
 from __future__ import annotations
@@ -117,7 +119,9 @@ class Settings:
             log_origin=origin,
             log_signing_key=env.get("PAIWEI_LOG_SIGNING_KEY", stored.get("log_signing_key", "")),
             debug=env.get("PAIWEI_DEBUG", "") == "1",
-            db_pool_size=int(env.get("PAIWEI_DB_POOL_SIZE", "10")),
+            db_pool_size=_int(env, "PAIWEI_DB_POOL_SIZE", 10),
+            argon2_time_cost=_int(env, "PAIWEI_ARGON2_TIME_COST", 3),
+            argon2_memory_cost=_int(env, "PAIWEI_ARGON2_MEMORY_KIB", 64 * 1024),
         )
 
     @classmethod
@@ -138,6 +142,16 @@ class Settings:
             argon2_memory_cost=1024,
         )
         return base.with_(**changes) if changes else base
+
+
+def _int(env: dict[str, str], var: str, default: int) -> int:
+    try:
+        value = int(env.get(var, str(default)))
+    except ValueError:
+        raise SettingsError(f"{var}: not an integer") from None
+    if value < 1:
+        raise SettingsError(f"{var}: must be >= 1")
+    return value
 
 
 def load_or_create_secrets(var_dir: Path) -> dict[str, str]:
