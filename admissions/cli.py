@@ -100,7 +100,12 @@ def _create_officer(args: argparse.Namespace) -> int:
 
     try:
         data = msgspec.convert(
-            {"username": args.username, "password": password, "role": args.role, "district": args.district},
+            {
+                "username": args.username,
+                "password": password,
+                "role": args.role,
+                "district": args.district,
+            },
             AccountIn,
         )
     except msgspec.ValidationError as exc:
@@ -138,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-upgrade", action="store_true", help="do not migrate the database first")
     p.set_defaults(func=_serve)
 
-    db = sub.add_parser("db", help="database migrations").add_subparsers(dest="db_command", required=True)
+    db = sub.add_parser("db", help="database migrations").add_subparsers(
+        dest="db_command", required=True
+    )
     p = db.add_parser("upgrade", help="migrate to the latest revision")
     p.add_argument("--revision", default="head")
     p.set_defaults(func=_db_upgrade)

@@ -6,7 +6,8 @@ variables. Nothing is read at import time: call :func:`Settings.from_env` (the C
 ``Settings`` directly (tests do).
 
 Environment variables:
-- ``PAIWEI_DATABASE_URL`` — SQLAlchemy async URL (default ``sqlite+aiosqlite:///<var_dir>/paiwei.sqlite3``)
+- ``PAIWEI_DATABASE_URL`` — SQLAlchemy async URL
+  (default ``sqlite+aiosqlite:///<var_dir>/paiwei.sqlite3``)
 - ``PAIWEI_VAR_DIR`` — directory for the default database and generated secrets (default ``./var``)
 - ``PAIWEI_DATA_KEYS`` — ``kid:hexkey,kid:hexkey`` AES-256 keys (32 bytes each) for personal data
 - ``PAIWEI_ACTIVE_DATA_KEY`` — the key id used to encrypt new records (default: the last listed)
@@ -14,8 +15,8 @@ Environment variables:
 - ``PAIWEI_JWT_SECRET`` — secret for access tokens
 - ``PAIWEI_LOG_ORIGIN`` — the transparency log's origin line (e.g. ``paiwei.example/log``)
 - ``PAIWEI_LOG_SIGNING_KEY`` — the log's signed-note private key (``PRIVATE+KEY+...``)
-- ``PAIWEI_DB_POOL_SIZE`` (10), ``PAIWEI_ARGON2_TIME_COST`` (3), ``PAIWEI_ARGON2_MEMORY_KIB`` (65536),
-  ``PAIWEI_DEBUG`` (``1`` logs tracebacks of internal errors)
+- ``PAIWEI_DB_POOL_SIZE`` (10), ``PAIWEI_ARGON2_TIME_COST`` (3),
+  ``PAIWEI_ARGON2_MEMORY_KIB`` (65536), ``PAIWEI_DEBUG`` (``1`` logs tracebacks of internal errors)
 """
 
 from __future__ import annotations

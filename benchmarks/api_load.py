@@ -22,7 +22,6 @@ import os
 import secrets
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,7 +71,9 @@ def pct(values: list[float], p: float) -> float:
     return v[min(len(v) - 1, int(p / 100 * len(v)))] * 1000
 
 
-async def closed_loop(client: httpx.AsyncClient, make: Any, n: int, conc: int) -> tuple[float, list[float], int]:
+async def closed_loop(
+    client: httpx.AsyncClient, make: Any, n: int, conc: int
+) -> tuple[float, list[float], int]:
     lat: list[float] = []
     errors = 0
     counter = iter(range(n))
@@ -92,7 +93,9 @@ async def closed_loop(client: httpx.AsyncClient, make: Any, n: int, conc: int) -
     return n / (time.perf_counter() - t0), lat, errors
 
 
-async def open_loop(client: httpx.AsyncClient, make: Any, n: int, rate: float) -> tuple[float, list[float], int]:
+async def open_loop(
+    client: httpx.AsyncClient, make: Any, n: int, rate: float
+) -> tuple[float, list[float], int]:
     lat: list[float] = []
     errors = 0
 
@@ -140,15 +143,34 @@ async def run(args: argparse.Namespace) -> None:
         "PAIWEI_NEW_PASSWORD": "benchmark password",
     }
     py = sys.executable
-    subprocess.run([py, "-m", "admissions", "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([py, "-m", "admissions", "create-officer", "admin", "--role", "admin"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [py, "-m", "admissions", "db", "upgrade"], env=env, check=True, capture_output=True
+    )
+    subprocess.run(
+        [py, "-m", "admissions", "create-officer", "admin", "--role", "admin"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     server = subprocess.Popen(
-        [py, "-m", "admissions", "serve", "--no-upgrade", "--port", str(port), "--workers", str(args.workers)],
+        [
+            py,
+            "-m",
+            "admissions",
+            "serve",
+            "--no-upgrade",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
         env=env,
         start_new_session=True,
     )
     try:
-        limits = httpx.Limits(max_connections=args.concurrency + 8, max_keepalive_connections=args.concurrency + 8)
+        limits = httpx.Limits(
+            max_connections=args.concurrency + 8, max_keepalive_connections=args.concurrency + 8
+        )
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as c:
             for _ in range(100):
                 try:
@@ -159,29 +181,56 @@ async def run(args: argparse.Namespace) -> None:
                 await asyncio.sleep(0.2)
             else:
                 raise SystemExit("server did not start")
-            r = await c.post("/auth/login", json={"username": "admin", "password": "benchmark password"})
+            r = await c.post(
+                "/auth/login", json={"username": "admin", "password": "benchmark password"}
+            )
             admin = {"Authorization": "Bearer " + r.json()["access_token"]}
             now = datetime.now(UTC)
             camp = {
-                "name": "bench", "year": 2026, "region": "bench", "stage": "primary",
+                "name": "bench",
+                "year": 2026,
+                "region": "bench",
+                "stage": "primary",
                 "open_at": (now - timedelta(hours=1)).isoformat(),
                 "close_at": (now + timedelta(days=1)).isoformat(),
                 "review_deadline": (now + timedelta(days=2)).isoformat(),
             }
             cid = (await c.post("/campaigns", json=camp, headers=admin)).json()["id"]
             for i in range(5):
-                s = {"code": f"P{i}", "name": f"民办{i}", "district": "d", "kind": "private", "plan": 100,
-                     "pools": [{"code": "day", "name": "走读", "seats": 100}]}
-                assert (await c.post(f"/campaigns/{cid}/schools", json=s, headers=admin)).status_code == 201
-            s = {"code": "PUB", "name": "公办", "district": "d", "kind": "public", "plan": 1000, "catchments": ["c1"]}
-            assert (await c.post(f"/campaigns/{cid}/schools", json=s, headers=admin)).status_code == 201
+                s = {
+                    "code": f"P{i}",
+                    "name": f"民办{i}",
+                    "district": "d",
+                    "kind": "private",
+                    "plan": 100,
+                    "pools": [{"code": "day", "name": "走读", "seats": 100}],
+                }
+                assert (
+                    await c.post(f"/campaigns/{cid}/schools", json=s, headers=admin)
+                ).status_code == 201
+            s = {
+                "code": "PUB",
+                "name": "公办",
+                "district": "d",
+                "kind": "public",
+                "plan": 1000,
+                "catchments": ["c1"],
+            }
+            assert (
+                await c.post(f"/campaigns/{cid}/schools", json=s, headers=admin)
+            ).status_code == 201
             r = await c.post(f"/campaigns/{cid}/phase", json={"to": "open"}, headers=admin)
             assert r.status_code == 200, r.text
             tokens = []
             for k in range(args.families):
                 u = {"username": f"family{k}", "password": "family password"}
                 await c.post("/accounts/signup", json=u)
-                tokens.append({"Authorization": "Bearer " + (await c.post("/auth/login", json=u)).json()["access_token"]})
+                tokens.append(
+                    {
+                        "Authorization": "Bearer "
+                        + (await c.post("/auth/login", json=u)).json()["access_token"]
+                    }
+                )
             total = 2 * args.requests + args.requests // 2
             ids = id_numbers(total + 10)
             offset = 0
@@ -193,9 +242,19 @@ async def run(args: argparse.Namespace) -> None:
                     "guardian": {"name": "李强", "phone": "13900000000", "relation": "mother"},
                     "district": "d",
                     "facts": {"hukou_district": "d", "catchment": "c1", "address": "某路1号"},
-                    "choices": {"public": "PUB", "private": [{"school": f"P{k % 5}", "pool": "day"}, {"school": f"P{(k + 1) % 5}", "pool": "day"}]},
+                    "choices": {
+                        "public": "PUB",
+                        "private": [
+                            {"school": f"P{k % 5}", "pool": "day"},
+                            {"school": f"P{(k + 1) % 5}", "pool": "day"},
+                        ],
+                    },
                 }
-                return "POST", f"/campaigns/{cid}/applications", {"json": body, "headers": tokens[k % len(tokens)]}
+                return (
+                    "POST",
+                    f"/campaigns/{cid}/applications",
+                    {"json": body, "headers": tokens[k % len(tokens)]},
+                )
 
             def ping(_: int) -> tuple[str, str, dict[str, Any]]:
                 return "GET", "/ping", {}
@@ -215,14 +274,16 @@ async def run(args: argparse.Namespace) -> None:
             n_half = args.requests // 2
             tp, lat, err = await open_loop(c, reg, n_half, reg_tp / 2)
             rows.append((f"POST registration (open loop @ {reg_tp / 2:.0f}/s)", tp, lat, err))
-            print(f"\npaiwei admissions load test: {args.workers} uvicorn workers, PostgreSQL, "
-                  f"{args.concurrency} concurrent clients, {args.requests} requests per closed loop\n")
+            print(
+                f"\npaiwei admissions load test: {args.workers} uvicorn workers, PostgreSQL, "
+                f"{args.concurrency} concurrent clients, {args.requests} requests per closed loop\n"
+            )
             print(f"{'phase':48} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
             for label, tp, lat, err in rows:
                 print(f"{label:48} {tp:8.0f} {pct(lat, 50):8.1f} {pct(lat, 99):8.1f} {err:7d}")
             print(f"\nregistrations / ping throughput: {reg_tp / ping_tp:.1%}  (target >= 15%)")
             print("targets: >= 1000 registrations/s; p99 <= 100 ms at half that rate")
-            count = int((await c.get(f"/log/entries?start=0&limit=1")).status_code == 200)
+            count = int((await c.get("/log/entries?start=0&limit=1")).status_code == 200)
             del count
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -234,8 +295,15 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pg", default=os.environ.get("PAIWEI_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "PAIWEI_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+        ),
+    )
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--requests", type=int, default=2000)

@@ -14,7 +14,7 @@ from admissions.errors import NotFound
 
 
 class AccountController(Controller):
-    tags = ["accounts"]
+    tags = ("accounts",)
 
     @post("/accounts/signup", operation_id="signup", exclude_from_auth=True)
     async def signup(self, data: SignupIn, session: AsyncSession, ctx: Context) -> AccountOut:
@@ -48,5 +48,5 @@ class AccountController(Controller):
 
     @post("/accounts", operation_id="createAccount", guards=[allow("admin")])
     async def create(self, data: AccountIn, session: AsyncSession, ctx: Context) -> AccountOut:
-        """An admin creates a staff account (officer of a district or city-level, witness, notary, admin)."""
+        """An admin creates a staff account (district or city officer, witness, notary, admin)."""
         return await service.create_staff(session, ctx, data)

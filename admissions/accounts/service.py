@@ -8,6 +8,7 @@ attacker's advantage and the count is shared by every worker). A successful logi
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -89,10 +90,8 @@ async def authenticate(
                 ok = False
         else:
             dummy = _DUMMY.setdefault(id(ctx.hasher), ctx.hasher.hash("dummy-password"))
-            try:
+            with contextlib.suppress(VerifyMismatchError, VerificationError, InvalidHashError):
                 ctx.hasher.verify(dummy, password)
-            except (VerifyMismatchError, VerificationError, InvalidHashError):
-                pass
         if ok and user is not None:
             if throttle is not None:
                 await session.delete(throttle)

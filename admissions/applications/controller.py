@@ -14,7 +14,7 @@ from admissions.schemas import Page
 
 
 class ApplicationController(Controller):
-    tags = ["applications"]
+    tags = ("applications",)
 
     @post(
         "/campaigns/{campaign_id:str}/applications",

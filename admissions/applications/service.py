@@ -24,8 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
-from audit.registration import SALT_SIZE, record_digest
-
 from admissions.applications.models import Application
 from admissions.applications.schemas import (
     ApplicationIn,
@@ -49,6 +47,7 @@ from admissions.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admissions.schemas import Page
 from admissions.schools.models import School
 from admissions.schools.service import schools_of
+from audit.registration import SALT_SIZE, record_digest
 
 # Crockford base32 without I, L, O, U: unambiguous when read aloud or typed.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -99,7 +98,8 @@ def check_age(birth: date, year: int, rules: Rules) -> None:
     if birth > youngest:
         raise InvalidInput(
             "child.id_number",
-            f"child is younger than {rules.min_age} on {rules.cutoff_month:02d}-{rules.cutoff_day:02d} of {year}",
+            f"child is younger than {rules.min_age} on "
+            f"{year}-{rules.cutoff_month:02d}-{rules.cutoff_day:02d}",
         )
     if birth <= oldest_excl:
         raise InvalidInput("child.id_number", "child is older than the age rule allows")

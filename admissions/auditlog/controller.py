@@ -23,7 +23,7 @@ class EntriesOut(msgspec.Struct):
 
 class LogController(Controller):
     path = "/log"
-    tags = ["log"]
+    tags = ("log",)
 
     @get(
         "/checkpoint", operation_id="logCheckpoint", exclude_from_auth=True, media_type="text/plain"

@@ -15,7 +15,7 @@ from admissions.schemas import Page
 
 class CampaignController(Controller):
     path = "/campaigns"
-    tags = ["campaigns"]
+    tags = ("campaigns",)
 
     @get("/", operation_id="listCampaigns", exclude_from_auth=True)
     async def list_campaigns(
@@ -70,7 +70,7 @@ class CampaignController(Controller):
     async def roster(
         self, campaign_id: str, roster_id: str, session: AsyncSession
     ) -> Response[bytes]:
-        """The frozen roster's exact RFC 8785 bytes (a paiwei-instance/1 without seed and policy)."""
+        """The frozen roster's exact RFC 8785 bytes (paiwei-instance/1 minus seed and policy)."""
         for r in await freeze_service.rosters(session, campaign_id):
             if r.id == roster_id:
                 return Response(r.data, media_type="application/json")

@@ -82,7 +82,7 @@ class _Unit:
 def plan(
     apps: list[Application], schools: dict[str, School]
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str, str | None, str]]]:
-    """Pure planning step: returns (rosters as documents, placements (number, school, pool, basis))."""
+    """Pure planning step: (roster documents, placements as (number, school, pool, basis))."""
     groups: dict[str, list[Application]] = defaultdict(list)
     for a in sorted(apps, key=lambda a: a.number):
         groups[a.group_id or a.number].append(a)

@@ -183,29 +183,28 @@ async def transition(
         elif to == "closed":
             if c.phase == "open" and now < c.close_at:
                 raise PhaseError("the window is still running", "to", "before close_at")
-        elif to == "reviewed":
-            if c.phase == "closed":
-                if now < c.review_deadline:
-                    raise PhaseError(
-                        "the review/appeal period is still running", "to", "before review_deadline"
+        elif to == "reviewed" and c.phase == "closed":
+            if now < c.review_deadline:
+                raise PhaseError(
+                    "the review/appeal period is still running", "to", "before review_deadline"
+                )
+            pending = (
+                await session.execute(
+                    sa.select(sa.func.count(Application.id)).where(
+                        Application.campaign_id == c.id,
+                        Application.status == "active",
+                        sa.or_(
+                            Application.review_status == "pending",
+                            Application.appeal_status == "pending",
+                        ),
                     )
-                pending = (
-                    await session.execute(
-                        sa.select(sa.func.count(Application.id)).where(
-                            Application.campaign_id == c.id,
-                            Application.status == "active",
-                            sa.or_(
-                                Application.review_status == "pending",
-                                Application.appeal_status == "pending",
-                            ),
-                        )
-                    )
-                ).scalar_one()
-                if pending:
-                    raise PhaseError(
-                        f"{pending} applications still need a decision",
-                        "to",
-                        "undecided applications or pending appeals",
-                    )
+                )
+            ).scalar_one()
+            if pending:
+                raise PhaseError(
+                    f"{pending} applications still need a decision",
+                    "to",
+                    "undecided applications or pending appeals",
+                )
         seq = await set_phase(session, ctx, actor, c, to)
     return to_out(c, seq)

@@ -12,7 +12,7 @@ from admissions.review.schemas import AppealIn, ReviewIn
 
 class ReviewController(Controller):
     path = "/applications/{number:str}"
-    tags = ["review"]
+    tags = ("review",)
 
     @post(
         "/review",

@@ -13,7 +13,7 @@ from admissions.schools.schemas import SchoolIn, SchoolOut
 
 class SchoolController(Controller):
     path = "/campaigns/{campaign_id:str}/schools"
-    tags = ["schools"]
+    tags = ("schools",)
 
     @get("/", operation_id="listSchools", exclude_from_auth=True)
     async def list_schools(

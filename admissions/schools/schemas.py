@@ -10,7 +10,7 @@ Seats = Annotated[int, msgspec.Meta(ge=0, le=100_000)]
 
 
 class Reserved(msgspec.Struct, forbid_unknown_fields=True):
-    """Seats set aside before the lottery for one category (staff children, policy-preferred ...)."""
+    """Seats set aside before the lottery for one category (staff children, policy ...)."""
 
     category: Code
     seats: Seats

@@ -83,7 +83,9 @@ def application(serial: int = 12, birth: str = "20200315", **changes: Any) -> di
             "public": "PUB1",
             "private": [{"school": "PRV1", "pool": "day"}, {"school": "PRV2", "pool": "day"}],
         },
-        "claims": [{"kind": "band", "school": "PUB1", "code": "hukou_property", "documents": ["房产证 A1"]}],
+        "claims": [
+            {"kind": "band", "school": "PUB1", "code": "hukou_property", "documents": ["房产证 A1"]}
+        ],
     }
     body = copy.deepcopy(body)
     body.update(changes)
@@ -156,13 +158,17 @@ class Api:
             f"/campaigns/{self.campaign_id}/applications", json=body, headers=self.h[who]
         )
 
-    async def review(self, number: str, decision: str = "eligible", claims: int = 1, who: str = "city") -> Any:
+    async def review(
+        self, number: str, decision: str = "eligible", claims: int = 1, who: str = "city"
+    ) -> Any:
         body = {
             "decision": decision,
             "reason": "材料齐全" if decision == "eligible" else "年龄不符",
             "claims": [{"index": i, "decision": "eligible", "reason": "ok"} for i in range(claims)],
         }
-        return await self.client.post(f"/applications/{number}/review", json=body, headers=self.h[who])
+        return await self.client.post(
+            f"/applications/{number}/review", json=body, headers=self.h[who]
+        )
 
     async def counts(self) -> tuple[int, int, int]:
         """(applications, log size, active applications) straight from the database."""

@@ -50,10 +50,25 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], Any], int, str]] = [
     ("empty name", _set("child.name", ""), 400, "child.name"),
     ("bad phone", _set("guardian.phone", "call me"), 400, "guardian.phone"),
     ("bad relation", _set("guardian.relation", "uncle"), 400, "guardian.relation"),
-    ("bad check digit", _set("child.id_number", id_number()[:-1] + ("0" if id_number()[-1] != "0" else "1")), 422, "child.id_number"),
+    (
+        "bad check digit",
+        _set("child.id_number", id_number()[:-1] + ("0" if id_number()[-1] != "0" else "1")),
+        422,
+        "child.id_number",
+    ),
     ("short id number", _set("child.id_number", "32021320200315"), 422, "child.id_number"),
     ("letters in id number", _set("child.id_number", "3202132020031A012X"), 422, "child.id_number"),
-    ("impossible birth date", _set("child.id_number", (lambda b: b + __import__("stdnum.cn.ric").cn.ric.calc_check_digit(b + "0"))("32021320201332012")), 422, "child.id_number"),
+    (
+        "impossible birth date",
+        _set(
+            "child.id_number",
+            (lambda b: b + __import__("stdnum.cn.ric").cn.ric.calc_check_digit(b + "0"))(
+                "32021320201332012"
+            ),
+        ),
+        422,
+        "child.id_number",
+    ),
     ("too young", _set("child.id_number", id_number("20200901")), 422, "child.id_number"),
     ("too old", _set("child.id_number", id_number("20180831")), 422, "child.id_number"),
     ("no choices", _set("choices", {"public": None, "private": []}), 422, "choices"),
@@ -61,7 +76,12 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], Any], int, str]] = [
     ("unknown school", _set("choices", PRIV("NOPE")), 422, "choices.private[0].school"),
     ("public as private", _set("choices", PRIV("PUB1")), 422, "choices.private[0].school"),
     ("school twice", _set("choices", PRIV("PRV2", "PRV2")), 422, "choices.private[1].school"),
-    ("unknown pool", _set("choices", {"private": [{"school": "PRV1", "pool": "boarding"}]}), 422, "choices.private[0].pool"),
+    (
+        "unknown pool",
+        _set("choices", {"private": [{"school": "PRV1", "pool": "boarding"}]}),
+        422,
+        "choices.private[0].pool",
+    ),
     ("private as public", _set("choices", {"public": "PRV1"}), 422, "choices.public"),
     ("outside catchment", _set("facts.catchment", "c9"), 422, "choices.public"),
     ("band at unchosen school", _set("claims.0.school", "PRV2"), 422, "claims[0].school"),
@@ -74,7 +94,9 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], Any], int, str]] = [
 
 
 @pytest.mark.parametrize(("label", "mutate", "status", "field"), CASES, ids=[c[0] for c in CASES])
-async def test_bad_registration(world: Api, label: str, mutate: Any, status: int, field: str) -> None:
+async def test_bad_registration(
+    world: Api, label: str, mutate: Any, status: int, field: str
+) -> None:
     api = world
     before = await api.counts()
     r = await api.register(mutate(application()))
@@ -113,7 +135,9 @@ async def test_duplicate_child_is_409(world: Api) -> None:
 
 async def test_concurrent_duplicates_give_one_application(world: Api) -> None:
     before = await world.counts()
-    rs = await asyncio.gather(*(world.register(application(serial=77), who=w) for w in ("p1", "p2", "p1", "p2")))
+    rs = await asyncio.gather(
+        *(world.register(application(serial=77), who=w) for w in ("p1", "p2", "p1", "p2"))
+    )
     codes = sorted(r.status_code for r in rs)
     assert codes == [201, 409, 409, 409], [r.text for r in rs]
     n, size, active = await world.counts()
@@ -127,9 +151,13 @@ async def test_out_of_window_and_transitions(api: Api) -> None:
     r = await api.phase("open")
     assert r.status_code == 409 and r.json()["errors"][0]["field"] == "to"  # before open_at
     assert (await api.phase("reviewed")).status_code == 409  # skipping phases
-    r = await api.client.post(f"/campaigns/{api.campaign_id}/phase", json={"to": "frozen"}, headers=api.h["city"])
+    r = await api.client.post(
+        f"/campaigns/{api.campaign_id}/phase", json={"to": "frozen"}, headers=api.h["city"]
+    )
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "to"
-    assert (await api.client.post(f"/campaigns/{api.campaign_id}/freeze", headers=api.h["city"])).status_code == 409
+    assert (
+        await api.client.post(f"/campaigns/{api.campaign_id}/freeze", headers=api.h["city"])
+    ).status_code == 409
     assert await api.counts() == before
     await api.open()
     # district officers cannot move the campaign
@@ -143,14 +171,27 @@ async def test_out_of_window_and_transitions(api: Api) -> None:
 async def test_bad_staff_input(world: Api) -> None:
     api = world
     before = await api.counts()
-    body = {"code": "X", "name": "x", "district": "liangxi", "kind": "private", "plan": 4, "pools": [{"code": "d", "name": "d", "seats": 4}]}
-    r = await api.client.post(f"/campaigns/{api.campaign_id}/schools", json=body, headers=api.h["city"])
+    body = {
+        "code": "X",
+        "name": "x",
+        "district": "liangxi",
+        "kind": "private",
+        "plan": 4,
+        "pools": [{"code": "d", "name": "d", "seats": 4}],
+    }
+    r = await api.client.post(
+        f"/campaigns/{api.campaign_id}/schools", json=body, headers=api.h["city"]
+    )
     assert r.status_code == 409  # schools are fixed once open
     from tests.admissions.helpers import CAMPAIGN
 
-    r = await api.client.post("/campaigns", json={**CAMPAIGN, "close_at": CAMPAIGN["open_at"]}, headers=api.h["admin"])
+    r = await api.client.post(
+        "/campaigns", json={**CAMPAIGN, "close_at": CAMPAIGN["open_at"]}, headers=api.h["admin"]
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "close_at"
-    r = await api.client.post("/campaigns", json={**CAMPAIGN, "open_at": "2026-05-01T00:00:00"}, headers=api.h["admin"])
+    r = await api.client.post(
+        "/campaigns", json={**CAMPAIGN, "open_at": "2026-05-01T00:00:00"}, headers=api.h["admin"]
+    )
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "open_at"
     r = await api.client.get(f"/campaigns/{api.campaign_id}/schools?limit=0")
     assert r.status_code == 400 and "limit" in r.json()["errors"][0]["field"]
@@ -158,7 +199,11 @@ async def test_bad_staff_input(world: Api) -> None:
     assert r.status_code == 400
     r = await api.client.get("/campaigns/nope/schools")
     assert r.status_code == 404
-    r = await api.client.post("/applications/nope/review", json={"decision": "eligible", "reason": "x"}, headers=api.h["city"])
+    r = await api.client.post(
+        "/applications/nope/review",
+        json={"decision": "eligible", "reason": "x"},
+        headers=api.h["city"],
+    )
     assert r.status_code == 404
     assert await api.counts() == before
 
@@ -166,12 +211,30 @@ async def test_bad_staff_input(world: Api) -> None:
 async def test_school_plan_must_add_up(api: Api) -> None:
     await api.setup_world(open_=False)
     before = await api.counts()
-    body = {"code": "X", "name": "x", "district": "liangxi", "kind": "private", "plan": 5, "reserved": [{"category": "staff", "seats": 2}], "pools": [{"code": "d", "name": "d", "seats": 4}]}
-    r = await api.client.post(f"/campaigns/{api.campaign_id}/schools", json=body, headers=api.h["city"])
+    body = {
+        "code": "X",
+        "name": "x",
+        "district": "liangxi",
+        "kind": "private",
+        "plan": 5,
+        "reserved": [{"category": "staff", "seats": 2}],
+        "pools": [{"code": "d", "name": "d", "seats": 4}],
+    }
+    r = await api.client.post(
+        f"/campaigns/{api.campaign_id}/schools", json=body, headers=api.h["city"]
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "plan"
-    r = await api.client.post(f"/campaigns/{api.campaign_id}/schools", json={**body, "district": "binhu", "plan": 6}, headers=api.h["lx"])
+    r = await api.client.post(
+        f"/campaigns/{api.campaign_id}/schools",
+        json={**body, "district": "binhu", "plan": 6},
+        headers=api.h["lx"],
+    )
     assert r.status_code == 403
-    r = await api.client.post(f"/campaigns/{api.campaign_id}/schools", json={**body, "code": "PRV1", "plan": 6}, headers=api.h["city"])
+    r = await api.client.post(
+        f"/campaigns/{api.campaign_id}/schools",
+        json={**body, "code": "PRV1", "plan": 6},
+        headers=api.h["city"],
+    )
     assert r.status_code == 409 and r.json()["errors"][0]["field"] == "code"
     assert await api.counts() == before
 
@@ -184,8 +247,14 @@ async def test_review_needs_every_claim(world: Api) -> None:
     before = await api.counts()
     r = await api.review(n, claims=0)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "claims"
-    r = await api.client.post(f"/applications/{n}/review", json={"decision": "maybe", "reason": "x", "claims": []}, headers=api.h["city"])
+    r = await api.client.post(
+        f"/applications/{n}/review",
+        json={"decision": "maybe", "reason": "x", "claims": []},
+        headers=api.h["city"],
+    )
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "decision"
-    r = await api.client.post(f"/applications/{n}/appeal", json={"reason": "x"}, headers=api.h["p1"])
+    r = await api.client.post(
+        f"/applications/{n}/appeal", json={"reason": "x"}, headers=api.h["p1"]
+    )
     assert r.status_code == 409  # nothing decided yet
     assert await api.counts() == before

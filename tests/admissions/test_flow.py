@@ -36,14 +36,20 @@ async def test_campaign_end_to_end(world: Api) -> None:
     assert entry["body"]["record_sha256"] == receipt["record_sha256"]
     assert entry["body"]["choices"] == ["PUB1", "PRV1/day", "PRV2/day"]
     # no personal data in the log entry
-    assert "张小明" not in receipt["log_entry"] and application(serial=11)["child"]["id_number"] not in receipt["log_entry"]
+    assert (
+        "张小明" not in receipt["log_entry"]
+        and application(serial=11)["child"]["id_number"] not in receipt["log_entry"]
+    )
     # the family's record hash is reproducible from the decrypted record + salt
     async with api.db() as s, s.begin():
         from admissions.applications.service import load, open_record
 
         row = await load(s, a1["number"])
         env = open_record(api.ctx, row)
-    assert record_digest(env["record"], bytes.fromhex(receipt["salt"])).hex() == receipt["record_sha256"]
+    assert (
+        record_digest(env["record"], bytes.fromhex(receipt["salt"])).hex()
+        == receipt["record_sha256"]
+    )
     assert env["record"]["child"]["birth_date"] == "2020-03-15"
     assert env["record"]["child"]["sex"] == "male"
 
@@ -53,7 +59,10 @@ async def test_campaign_end_to_end(world: Api) -> None:
     r = await api.register({**application(serial=23), "bundle_with": t1}, who="p2")
     assert r.status_code == 201, r.text
     assert r.json()["group"] == f"G-{t1}"
-    staff = application(serial=31, claims=[{"kind": "reserved", "school": "PRV1", "code": "staff", "documents": ["在职证明"]}])
+    staff = application(
+        serial=31,
+        claims=[{"kind": "reserved", "school": "PRV1", "code": "staff", "documents": ["在职证明"]}],
+    )
     r = await api.register(staff, who="p1")
     assert r.status_code == 201, r.text
     a_staff = r.json()["number"]
@@ -91,20 +100,31 @@ async def test_campaign_end_to_end(world: Api) -> None:
     assert r.status_code == 403
     r = await api.review(a1["number"], "ineligible", who="lx")
     assert r.status_code == 200, r.text
-    r = await api.client.post(f"/applications/{a1['number']}/appeal", json={"reason": "户口已迁入"}, headers=api.h["p1"])
+    r = await api.client.post(
+        f"/applications/{a1['number']}/appeal", json={"reason": "户口已迁入"}, headers=api.h["p1"]
+    )
     assert r.status_code == 200 and r.json()["appeal_status"] == "pending"
-    r = await api.client.post(f"/applications/{a1['number']}/appeal", json={"reason": "again"}, headers=api.h["p1"])
+    r = await api.client.post(
+        f"/applications/{a1['number']}/appeal", json={"reason": "again"}, headers=api.h["p1"]
+    )
     assert r.status_code == 409
     r = await api.phase("reviewed")
     assert r.status_code == 409  # pending reviews and appeal, before deadline
     for n, claims in ((a1["number"], 1), (t1, 1), (r2 := None, 0)):
         if n:
             assert (await api.review(n, claims=claims)).status_code == 200
-    page = (await api.client.get(f"/campaigns/{api.campaign_id}/applications?review_status=pending&status=active", headers=api.h["city"])).json()
+    page = (
+        await api.client.get(
+            f"/campaigns/{api.campaign_id}/applications?review_status=pending&status=active",
+            headers=api.h["city"],
+        )
+    ).json()
     for item in page["items"]:
         assert (await api.review(item["number"], claims=len(item["claims"]))).status_code == 200
     api.clock.set(REVIEW_DEADLINE)
-    r = await api.client.post(f"/applications/{a1['number']}/appeal", json={"reason": "late"}, headers=api.h["p1"])
+    r = await api.client.post(
+        f"/applications/{a1['number']}/appeal", json={"reason": "late"}, headers=api.h["p1"]
+    )
     assert r.status_code == 409
     assert (await api.phase("reviewed")).status_code == 200
     del r2
@@ -117,7 +137,9 @@ async def test_campaign_end_to_end(world: Api) -> None:
     assert fr["placed_without_lottery"] >= 1
     rosters = (await api.client.get(f"/campaigns/{api.campaign_id}/rosters")).json()
     assert len(rosters) == 1
-    data = (await api.client.get(f"/campaigns/{api.campaign_id}/rosters/{rosters[0]['id']}")).content
+    data = (
+        await api.client.get(f"/campaigns/{api.campaign_id}/rosters/{rosters[0]['id']}")
+    ).content
     assert hashlib.sha256(data).hexdigest() == rosters[0]["sha256"]
     doc = json.loads(data)
     ids = {a["id"] for a in doc["applicants"]}
@@ -125,7 +147,6 @@ async def test_campaign_end_to_end(world: Api) -> None:
     assert {s["id"] for s in doc["schools"]} >= {"PRV1/day"}
     # the roster is a lottery instance once the ceremony adds seed and policy
     import lottery
-
     from admissions.campaigns.freeze import instance_bytes
 
     inst = instance_bytes(data, bytes(32), "deferred-acceptance", "single", "all-or-none")

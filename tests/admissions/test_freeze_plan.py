@@ -9,14 +9,12 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
+import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lottery
 from admissions.campaigns.freeze import instance_bytes, plan
-
-import rfc8785
 
 
 def school(code: str, pools: dict[str, int], reserved: dict[str, int] | None = None) -> Any:
@@ -28,20 +26,38 @@ def school(code: str, pools: dict[str, int], reserved: dict[str, int] | None = N
     )
 
 
-def app(number: str, *choices: str, group: str | None = None, claims: list[dict[str, str]] | None = None) -> Any:
+def app(
+    number: str, *choices: str, group: str | None = None, claims: list[dict[str, str]] | None = None
+) -> Any:
     return SimpleNamespace(
         number=number,
         group_id=group,
-        choices={"public": None, "private": [{"school": c.split("/")[0], "pool": c.split("/")[1]} for c in choices]},
+        choices={
+            "public": None,
+            "private": [{"school": c.split("/")[0], "pool": c.split("/")[1]} for c in choices],
+        },
         claims=claims or [],
     )
 
 
 def test_one_roster_per_oversubscribed_pool_with_single_choices() -> None:
-    schools = {"A": school("A", {"day": 1}), "B": school("B", {"day": 5}), "C": school("C", {"day": 1})}
-    apps = [app("N1", "A/day"), app("N2", "A/day"), app("N3", "B/day"), app("N4", "C/day"), app("N5", "C/day")]
+    schools = {
+        "A": school("A", {"day": 1}),
+        "B": school("B", {"day": 5}),
+        "C": school("C", {"day": 1}),
+    }
+    apps = [
+        app("N1", "A/day"),
+        app("N2", "A/day"),
+        app("N3", "B/day"),
+        app("N4", "C/day"),
+        app("N5", "C/day"),
+    ]
     rosters, placed = plan(apps, schools)
-    assert [r["schools"] for r in rosters] == [[{"id": "A/day", "capacity": 1}], [{"id": "C/day", "capacity": 1}]]
+    assert [r["schools"] for r in rosters] == [
+        [{"id": "A/day", "capacity": 1}],
+        [{"id": "C/day", "capacity": 1}],
+    ]
     assert placed == [("N3", "B", "day", "undersubscribed")]
     assert all(r["format"] == "paiwei-instance/1" and "seed" not in r for r in rosters)
 
@@ -50,7 +66,12 @@ def test_reserved_seats_fill_first_and_roll_over() -> None:
     staff = [{"kind": "reserved", "school": "A", "code": "staff", "status": "eligible"}]
     rejected = [{"kind": "reserved", "school": "A", "code": "staff", "status": "ineligible"}]
     schools = {"A": school("A", {"day": 1}, {"staff": 2})}
-    apps = [app("S1", "A/day", claims=staff), app("N1", "A/day", claims=rejected), app("N2", "A/day"), app("N3", "A/day")]
+    apps = [
+        app("S1", "A/day", claims=staff),
+        app("N1", "A/day", claims=rejected),
+        app("N2", "A/day"),
+        app("N3", "A/day"),
+    ]
     rosters, placed = plan(apps, schools)
     assert ("S1", "A", None, "reserved:staff") in placed
     # one unused staff seat rolls into the pool: 2 seats for N1..N3
@@ -81,7 +102,9 @@ def test_twins_are_one_unit_and_ranked_choices_couple_pools() -> None:
     assert placed == []
     assert [s["id"] for s in r["schools"]] == ["A/day", "B/day"]
     assert {a["group"] for a in r["applicants"] if a["id"].startswith("T")} == {"G-T1"}
-    inst = lottery.parse_instance(instance_bytes(rfc8785.dumps(r), bytes(32), "deferred-acceptance", "single", "all-or-none"))
+    inst = lottery.parse_instance(
+        instance_bytes(rfc8785.dumps(r), bytes(32), "deferred-acceptance", "single", "all-or-none")
+    )
     assert inst is not None
 
 
@@ -111,9 +134,12 @@ def test_planning_equals_one_big_lottery(c: Any, mechanism: str, tie: str, seed:
         "mechanism": mechanism,
         "tie_breaking": tie,
         "group_policy": "all-or-none",
-        "schools": [{"id": f"{s}/p", "capacity": schools[s].pools[0]["seats"]} for s in sorted(schools)],
+        "schools": [
+            {"id": f"{s}/p", "capacity": schools[s].pools[0]["seats"]} for s in sorted(schools)
+        ],
         "applicants": [
-            {"id": a.number, "choices": [f"{x['school']}/p" for x in a.choices["private"]]} for a in apps
+            {"id": a.number, "choices": [f"{x['school']}/p" for x in a.choices["private"]]}
+            for a in apps
         ],
     }
     want = {
@@ -123,7 +149,9 @@ def test_planning_equals_one_big_lottery(c: Any, mechanism: str, tie: str, seed:
     rosters, placed = plan(apps, schools)
     got: dict[str, str | None] = {n: f"{s}/{p}" for n, s, p, _ in placed}
     for r in rosters:
-        res = json.loads(lottery.run(instance_bytes(rfc8785.dumps(r), seed, mechanism, tie, "all-or-none")))
+        res = json.loads(
+            lottery.run(instance_bytes(rfc8785.dumps(r), seed, mechanism, tie, "all-or-none"))
+        )
         got.update({k: (v["school"] if v else None) for k, v in res["assignments"].items()})
     for a in apps:
         got.setdefault(a.number, None)

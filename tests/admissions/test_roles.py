@@ -72,7 +72,9 @@ def _declared(handler: Any) -> frozenset[str]:
     return frozenset(roles[0])
 
 
-@pytest.mark.parametrize(("method", "path", "handler"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
+@pytest.mark.parametrize(
+    ("method", "path", "handler"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES]
+)
 async def test_role_route(world: Api, method: str, path: str, handler: Any) -> None:
     key = (method, path)
     assert key in ACCESS, f"route {method} {path} has no entry in the role x route table"
@@ -86,13 +88,23 @@ async def test_role_route(world: Api, method: str, path: str, handler: Any) -> N
         .replace("{code:str}", "PUB1")
         .replace("{roster_id:str}", "none")
     )
-    users = {"parent": "p1", "officer": "city", "witness": "wit", "notary": "nota", "admin": "admin"}
+    users = {
+        "parent": "p1",
+        "officer": "city",
+        "witness": "wit",
+        "notary": "nota",
+        "admin": "admin",
+    }
     for who in ("anonymous", *ROLES):
         headers = {} if who == "anonymous" else api.h[users[who]]
-        resp = await api.client.request(method, url, headers=headers, json={} if method in ("POST", "PUT") else None)
+        resp = await api.client.request(
+            method, url, headers=headers, json={} if method in ("POST", "PUT") else None
+        )
         allowed = who in ACCESS[key]
         if allowed:
-            assert resp.status_code not in (401, 403), f"{who} {method} {path}: {resp.status_code} {resp.text}"
+            assert resp.status_code not in (401, 403), (
+                f"{who} {method} {path}: {resp.status_code} {resp.text}"
+            )
             assert resp.status_code < 500, f"{who} {method} {path}: {resp.text}"
         else:
             want = 401 if who == "anonymous" else 403

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 import pytest
+import sqlalchemy as sa
 from litestar.testing import AsyncTestClient
 
 from admissions.accounts.models import User
@@ -17,25 +17,37 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_signup_login_and_argon2(api: Api) -> None:
-    r = await api.client.post("/accounts/signup", json={"username": "mom", "password": "a long password"})
+    r = await api.client.post(
+        "/accounts/signup", json={"username": "mom", "password": "a long password"}
+    )
     assert r.status_code == 201 and r.json()["role"] == "parent"
-    r = await api.client.post("/accounts/signup", json={"username": "mom", "password": "a long password"})
+    r = await api.client.post(
+        "/accounts/signup", json={"username": "mom", "password": "a long password"}
+    )
     assert r.status_code == 409 and r.json()["errors"][0]["field"] == "username"
     r = await api.client.post("/accounts/signup", json={"username": "dad", "password": "short"})
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "password"
     async with api.db() as s, s.begin():
-        h = (await s.execute(sa.select(User.password_hash).where(User.username == "mom"))).scalar_one()
+        h = (
+            await s.execute(sa.select(User.password_hash).where(User.username == "mom"))
+        ).scalar_one()
     assert h.startswith("$argon2id$")
-    r = await api.client.post("/auth/login", json={"username": "mom", "password": "a long password"})
+    r = await api.client.post(
+        "/auth/login", json={"username": "mom", "password": "a long password"}
+    )
     assert r.status_code == 200
-    me = await api.client.get("/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+    me = await api.client.get(
+        "/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
+    )
     assert me.json()["username"] == "mom"
 
 
 async def test_login_throttle_is_persisted(api: Api, settings: object) -> None:
     await api.account("officer1", "officer")
     for _ in range(5):
-        r = await api.client.post("/auth/login", json={"username": "officer1", "password": "wrong password"})
+        r = await api.client.post(
+            "/auth/login", json={"username": "officer1", "password": "wrong password"}
+        )
         assert r.status_code == 401
     r = await api.client.post("/auth/login", json={"username": "officer1", "password": PASSWORD})
     assert r.status_code == 429 and r.json()["errors"][0]["field"] == "username"
@@ -48,7 +60,9 @@ async def test_login_throttle_is_persisted(api: Api, settings: object) -> None:
     r = await api.client.post("/auth/login", json={"username": "officer1", "password": PASSWORD})
     assert r.status_code == 200
     # unknown usernames are throttled too, with the same answer as a wrong password
-    r = await api.client.post("/auth/login", json={"username": "ghost", "password": "whatever it is"})
+    r = await api.client.post(
+        "/auth/login", json={"username": "ghost", "password": "whatever it is"}
+    )
     assert r.status_code == 401
 
 
@@ -57,11 +71,18 @@ async def test_personal_data_encrypted_and_keys_rotate(world: Api, settings: obj
     r = await api.register(application())
     number = r.json()["number"]
     async with api.db() as s, s.begin():
-        row = (await s.execute(sa.select(Application).where(Application.number == number))).scalar_one()
+        row = (
+            await s.execute(sa.select(Application).where(Application.number == number))
+        ).scalar_one()
         entries = [e for (e,) in await s.execute(sa.select(LogEntry.entry))]
     blob = row.personal
     assert DataCipher.key_id(blob) == "k1"
-    for secret in (id_number().encode(), "张小明".encode(), "13800000000".encode(), "梁溪区某路1号".encode()):
+    for secret in (
+        id_number().encode(),
+        "张小明".encode(),
+        b"13800000000",
+        "梁溪区某路1号".encode(),
+    ):
         assert secret not in blob
         assert all(secret not in e for e in entries)
     assert row.active_index is not None and id_number() not in row.active_index
@@ -74,7 +95,8 @@ async def test_personal_data_encrypted_and_keys_rotate(world: Api, settings: obj
     import secrets as _s
 
     rotated = settings.with_(  # type: ignore[attr-defined]
-        data_keys={**settings.data_keys, "k2": _s.token_bytes(32)}, active_data_key="k2"  # type: ignore[attr-defined]
+        data_keys={**settings.data_keys, "k2": _s.token_bytes(32)},
+        active_data_key="k2",  # type: ignore[attr-defined]
     )
     app2 = create_app(rotated, api.clock)
     async with AsyncTestClient(app=app2) as c2:
@@ -85,7 +107,11 @@ async def test_personal_data_encrypted_and_keys_rotate(world: Api, settings: obj
         r = await c2.post(f"/campaigns/{api.campaign_id}/applications", json=body, headers=h)
         assert r.status_code == 201
     async with api.db() as s, s.begin():
-        new = (await s.execute(sa.select(Application.personal).where(Application.number == r.json()["number"]))).scalar_one()
+        new = (
+            await s.execute(
+                sa.select(Application.personal).where(Application.number == r.json()["number"])
+            )
+        ).scalar_one()
     assert DataCipher.key_id(new) == "k2"
 
 
