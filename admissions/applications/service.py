@@ -157,6 +157,14 @@ def check_choices(
                 raise InvalidInput(f"{f}.code", "no such priority band at this school")
 
 
+def _codes(choices: Choices, claims: list[ClaimIn]) -> set[str]:
+    """The school codes a request mentions (only those are loaded)."""
+    codes = {c.school for c in choices.private} | {c.school for c in claims}
+    if choices.public is not None:
+        codes.add(choices.public)
+    return codes
+
+
 def _claims_public(claims: list[ClaimIn]) -> list[dict[str, Any]]:
     return [
         {"kind": c.kind, "school": c.school, "code": c.code, "status": "pending", "reason": None}
@@ -291,7 +299,7 @@ async def register(
             require_window(ctx, c)
             rules = rules_of(c)
             check_age(birth, c.year, rules)
-            schools = await schools_of(session, c.id)
+            schools = await schools_of(session, c.id, _codes(data.choices, data.claims))
             check_choices(data.choices, data.claims, data.facts, schools, rules)
             group_id: str | None = None
             if data.bundle_with is not None:
@@ -419,7 +427,7 @@ async def update(
         c = await load_campaign_shared(session, app.campaign_id)
         require_window(ctx, c)
         rules = rules_of(c)
-        schools = await schools_of(session, c.id)
+        schools = await schools_of(session, c.id, _codes(data.choices, data.claims))
         check_choices(data.choices, data.claims, data.facts, schools, rules)
         old = open_record(ctx, app)["record"]
         child = old["child"]

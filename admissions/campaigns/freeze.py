@@ -200,6 +200,88 @@ def plan(
     return rosters, placements
 
 
+def plan_public(
+    apps: list[Application], schools: dict[str, School], placed: set[str]
+) -> tuple[list[dict[str, Any]], list[tuple[str, str, str | None, str]]]:
+    """The public round (统筹), for the ceremony to run after the private draw.
+
+    Every eligible application not in ``placed`` (admitted in the private round) that chose a
+    public school asks for a seat there. A school with demand <= plan admits all
+    ("undersubscribed"); otherwise it gets its own roster (school id = the school's code) in
+    which an applicant's ``priority`` is the highest ``rank`` among its *approved* band claims
+    at that school (0 without one; the lottery serves higher priority first). Returns (roster
+    documents without seed/policy, placements) like :func:`plan`.
+    """
+    by_school: dict[str, list[Application]] = defaultdict(list)
+    for a in sorted(apps, key=lambda a: a.number):
+        code = a.choices.get("public")
+        if code and a.number not in placed and code in schools:
+            by_school[code].append(a)
+    rosters: list[dict[str, Any]] = []
+    placements: list[tuple[str, str, str | None, str]] = []
+    for code in sorted(by_school):
+        s, members = schools[code], by_school[code]
+        if len(members) <= s.plan:
+            placements += [(a.number, code, None, "undersubscribed") for a in members]
+            continue
+        ranks = {b["code"]: int(b["rank"]) for b in s.bands}
+        applicants = []
+        for a in members:
+            prio = max(
+                (
+                    ranks.get(c["code"], 0)
+                    for c in a.claims
+                    if c["kind"] == "band" and c["school"] == code and c["status"] == "eligible"
+                ),
+                default=0,
+            )
+            applicants.append(
+                {
+                    "id": a.number,
+                    "choices": [code],
+                    "priority": {code: prio} if prio else {},
+                    "group": a.group_id,
+                }
+            )
+        # a bundle whose other members were placed privately is no longer a bundle here
+        counts: dict[str, int] = defaultdict(int)
+        for x in applicants:
+            if x["group"]:
+                counts[x["group"]] += 1
+        for x in applicants:
+            if x["group"] and counts[x["group"]] < 2:
+                x["group"] = None
+        rosters.append(
+            {
+                "format": "paiwei-instance/1",
+                "schools": [{"id": code, "capacity": s.plan}],
+                "applicants": applicants,
+            }
+        )
+    placements.sort()
+    return rosters, placements
+
+
+async def eligible_applications(
+    session: AsyncSession, campaign_id: str
+) -> tuple[list[Application], dict[str, School]]:
+    """Active, eligible applications and the schools of a campaign (inputs of both planners;
+    call inside the caller's transaction)."""
+    apps = list(
+        (
+            await session.execute(
+                sa.select(Application).where(
+                    Application.campaign_id == campaign_id,
+                    Application.status == "active",
+                    Application.review_status == "eligible",
+                )
+            )
+        ).scalars()
+    )
+    rows = await session.execute(sa.select(School).where(School.campaign_id == campaign_id))
+    return apps, {s.code: s for s in rows.scalars()}
+
+
 async def freeze(
     session: AsyncSession, ctx: Context, actor: Principal, campaign_id: str
 ) -> FreezeOut:
@@ -213,23 +295,7 @@ async def freeze(
                 "campaign_id",
                 f"campaign is {c.phase}",
             )
-        apps = list(
-            (
-                await session.execute(
-                    sa.select(Application).where(
-                        Application.campaign_id == c.id,
-                        Application.status == "active",
-                        Application.review_status == "eligible",
-                    )
-                )
-            ).scalars()
-        )
-        schools = {
-            s.code: s
-            for s in (
-                await session.execute(sa.select(School).where(School.campaign_id == c.id))
-            ).scalars()
-        }
+        apps, schools = await eligible_applications(session, c.id)
         docs, placed = plan(apps, schools)
         out: list[RosterOut] = []
         for i, doc in enumerate(docs, 1):

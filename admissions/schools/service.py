@@ -106,8 +106,14 @@ async def create(
     return out
 
 
-async def schools_of(session: AsyncSession, campaign_id: str) -> dict[str, School]:
-    rows = await session.execute(sa.select(School).where(School.campaign_id == campaign_id))
+async def schools_of(
+    session: AsyncSession, campaign_id: str, codes: set[str] | None = None
+) -> dict[str, School]:
+    """The campaign's schools by code (only ``codes`` if given)."""
+    stmt = sa.select(School).where(School.campaign_id == campaign_id)
+    if codes is not None:
+        stmt = stmt.where(School.code.in_(sorted(codes)))
+    rows = await session.execute(stmt)
     return {s.code: s for s in rows.scalars()}
 
 

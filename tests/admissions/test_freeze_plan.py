@@ -156,3 +156,44 @@ def test_planning_equals_one_big_lottery(c: Any, mechanism: str, tie: str, seed:
     for a in apps:
         got.setdefault(a.number, None)
     assert got == want
+
+
+def test_public_round_uses_approved_bands_as_priority() -> None:
+    from admissions.campaigns.freeze import plan_public
+
+    pub = SimpleNamespace(
+        code="PUB",
+        kind="public",
+        plan=2,
+        bands=[{"code": "hp", "rank": 2}, {"code": "h", "rank": 1}],
+    )
+    small = SimpleNamespace(code="SMALL", kind="public", plan=5, bands=[])
+
+    def papp(n: str, school: str, band: str | None = None, status: str = "eligible") -> Any:
+        claims = (
+            [{"kind": "band", "school": school, "code": band, "status": status}] if band else []
+        )
+        return SimpleNamespace(
+            number=n, group_id=None, choices={"public": school, "private": []}, claims=claims
+        )
+
+    apps = [
+        papp("A", "PUB", "hp"),
+        papp("B", "PUB", "h"),
+        papp("C", "PUB", "hp", status="ineligible"),
+        papp("D", "PUB"),
+        papp("E", "SMALL"),
+        papp("F", "PUB", "hp"),
+    ]
+    (r,), placed = plan_public(apps, {"PUB": pub, "SMALL": small}, placed={"F"})
+    assert placed == [("E", "SMALL", None, "undersubscribed")]
+    prio = {a["id"]: a["priority"] for a in r["applicants"]}
+    assert prio == {"A": {"PUB": 2}, "B": {"PUB": 1}, "C": {}, "D": {}}
+    res = json.loads(
+        lottery.run(
+            instance_bytes(
+                rfc8785.dumps(r), bytes(32), "deferred-acceptance", "single", "all-or-none"
+            )
+        )
+    )
+    assert res["schools"]["PUB"]["admitted"] == ["A", "B"]  # priority bands served first
