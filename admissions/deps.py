@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 from litestar import Request
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admissions.context import Context, Principal
@@ -32,5 +33,10 @@ def provide_actor(request: Request[Any, Any, Any]) -> Principal:
     return user
 
 
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="page size")]
-Offset = Annotated[int, Parameter(ge=0, description="items to skip")]
+# Explicit injection markers (Litestar >= 2.23; inferred injection is deprecated for 3.0).
+DB = NamedDependency[AsyncSession]
+Ctx = NamedDependency[Context]
+Actor = NamedDependency[Principal]
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
+Offset = Annotated[int, QueryParameter(ge=0, description="items to skip")]

@@ -4,12 +4,12 @@ from datetime import timedelta
 
 from litestar import Controller, get, post
 from litestar.datastructures import State
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import JSONBody
 
 from admissions.accounts import service
 from admissions.accounts.guards import allow
 from admissions.accounts.schemas import AccountIn, AccountOut, LoginIn, SignupIn, TokenOut
-from admissions.context import Context, Principal
+from admissions.deps import DB, Actor, Ctx
 from admissions.errors import NotFound
 
 
@@ -17,14 +17,12 @@ class AccountController(Controller):
     tags = ("accounts",)
 
     @post("/accounts/signup", operation_id="signup", exclude_from_auth=True)
-    async def signup(self, data: SignupIn, session: AsyncSession, ctx: Context) -> AccountOut:
+    async def signup(self, data: JSONBody[SignupIn], session: DB, ctx: Ctx) -> AccountOut:
         """A parent creates an account."""
         return await service.signup(session, ctx, data)
 
     @post("/auth/login", operation_id="login", exclude_from_auth=True, status_code=200)
-    async def login(
-        self, data: LoginIn, session: AsyncSession, ctx: Context, state: State
-    ) -> TokenOut:
+    async def login(self, data: JSONBody[LoginIn], session: DB, ctx: Ctx, state: State) -> TokenOut:
         """Exchange username and password for a bearer token (throttled per username)."""
         acct = await service.authenticate(session, ctx, data.username, data.password)
         minutes = ctx.settings.token_minutes
@@ -40,13 +38,13 @@ class AccountController(Controller):
     @get(
         "/me", operation_id="me", guards=[allow("parent", "officer", "witness", "notary", "admin")]
     )
-    async def me(self, session: AsyncSession, actor: Principal) -> AccountOut:
+    async def me(self, session: DB, actor: Actor) -> AccountOut:
         acct = await service.get_account(session, actor.id)
         if acct is None:
             raise NotFound("account no longer exists")
         return acct
 
     @post("/accounts", operation_id="createAccount", guards=[allow("admin")])
-    async def create(self, data: AccountIn, session: AsyncSession, ctx: Context) -> AccountOut:
+    async def create(self, data: JSONBody[AccountIn], session: DB, ctx: Ctx) -> AccountOut:
         """An admin creates a staff account (district or city officer, witness, notary, admin)."""
         return await service.create_staff(session, ctx, data)

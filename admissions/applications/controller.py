@@ -3,13 +3,12 @@ from __future__ import annotations
 from typing import Literal
 
 from litestar import Controller, get, post, put
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from admissions.accounts.guards import allow
 from admissions.applications import service
 from admissions.applications.schemas import ApplicationIn, ApplicationOut, ApplicationUpdate
-from admissions.context import Context, Principal
-from admissions.deps import Limit, Offset
+from admissions.deps import DB, Actor, Ctx, Limit, Offset
 from admissions.schemas import Page
 
 
@@ -23,11 +22,11 @@ class ApplicationController(Controller):
     )
     async def register(
         self,
-        campaign_id: str,
-        data: ApplicationIn,
-        session: AsyncSession,
-        ctx: Context,
-        actor: Principal,
+        campaign_id: FromPath[str],
+        data: JSONBody[ApplicationIn],
+        session: DB,
+        ctx: Ctx,
+        actor: Actor,
     ) -> ApplicationOut:
         """Register a child; the response carries the receipt (salt, record hash, log entry)."""
         return await service.register(session, ctx, actor, campaign_id, data)
@@ -39,14 +38,14 @@ class ApplicationController(Controller):
     )
     async def list_applications(
         self,
-        campaign_id: str,
-        session: AsyncSession,
-        ctx: Context,
-        actor: Principal,
+        campaign_id: FromPath[str],
+        session: DB,
+        ctx: Ctx,
+        actor: Actor,
         limit: Limit = 50,
         offset: Offset = 0,
-        status: Literal["active", "withdrawn"] | None = None,
-        review_status: Literal["pending", "eligible", "ineligible"] | None = None,
+        status: FromQuery[Literal["active", "withdrawn"] | None] = None,
+        review_status: FromQuery[Literal["pending", "eligible", "ineligible"] | None] = None,
     ) -> Page[ApplicationOut]:
         """Parents: their own; district officers: their district; city officers and admins: all."""
         return await service.list_(
@@ -59,18 +58,18 @@ class ApplicationController(Controller):
         guards=[allow("parent", "officer", "admin")],
     )
     async def get_application(
-        self, number: str, session: AsyncSession, ctx: Context, actor: Principal
+        self, number: FromPath[str], session: DB, ctx: Ctx, actor: Actor
     ) -> ApplicationOut:
         return await service.get(session, ctx, actor, number)
 
     @put("/applications/{number:str}", operation_id="updateApplication", guards=[allow("parent")])
     async def update(
         self,
-        number: str,
-        data: ApplicationUpdate,
-        session: AsyncSession,
-        ctx: Context,
-        actor: Principal,
+        number: FromPath[str],
+        data: JSONBody[ApplicationUpdate],
+        session: DB,
+        ctx: Ctx,
+        actor: Actor,
     ) -> ApplicationOut:
         """Replace the editable parts while the window is open; returns a new receipt."""
         return await service.update(session, ctx, actor, number, data)
@@ -82,6 +81,6 @@ class ApplicationController(Controller):
         status_code=200,
     )
     async def withdraw(
-        self, number: str, session: AsyncSession, ctx: Context, actor: Principal
+        self, number: FromPath[str], session: DB, ctx: Ctx, actor: Actor
     ) -> ApplicationOut:
         return await service.withdraw(session, ctx, actor, number)

@@ -4,11 +4,10 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get
-from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import QueryParameter
 
 from admissions.auditlog import service
-from admissions.context import Context
+from admissions.deps import DB, Ctx
 
 
 class EntryOut(msgspec.Struct):
@@ -28,7 +27,7 @@ class LogController(Controller):
     @get(
         "/checkpoint", operation_id="logCheckpoint", exclude_from_auth=True, media_type="text/plain"
     )
-    async def checkpoint(self, session: AsyncSession, ctx: Context) -> Response[str]:
+    async def checkpoint(self, session: DB, ctx: Ctx) -> Response[str]:
         """The current signed checkpoint (C2SP tlog-checkpoint signed note)."""
         return Response(
             await service.signed_checkpoint(session, ctx), media_type="text/plain; charset=utf-8"
@@ -37,9 +36,9 @@ class LogController(Controller):
     @get("/entries", operation_id="logEntries", exclude_from_auth=True)
     async def entries(
         self,
-        session: AsyncSession,
-        start: Annotated[int, Parameter(ge=0)] = 0,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        session: DB,
+        start: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> EntriesOut:
         rows = await service.entries(session, start, limit)
         return EntriesOut([EntryOut(r.seq, r.entry.decode()) for r in rows], start)

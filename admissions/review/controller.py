@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from litestar import Controller, post
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromPath, JSONBody
 
 from admissions.accounts.guards import allow
 from admissions.applications.schemas import ApplicationOut
-from admissions.context import Context, Principal
+from admissions.deps import DB, Actor, Ctx
 from admissions.review import service
 from admissions.review.schemas import AppealIn, ReviewIn
 
@@ -21,14 +21,14 @@ class ReviewController(Controller):
         status_code=200,
     )
     async def review(
-        self, number: str, data: ReviewIn, session: AsyncSession, ctx: Context, actor: Principal
+        self, number: FromPath[str], data: JSONBody[ReviewIn], session: DB, ctx: Ctx, actor: Actor
     ) -> ApplicationOut:
         """Decide the application and every claim, with reasons (resolves a pending appeal)."""
         return await service.decide(session, ctx, actor, number, data)
 
     @post("/appeal", operation_id="appealApplication", guards=[allow("parent")], status_code=200)
     async def appeal(
-        self, number: str, data: AppealIn, session: AsyncSession, ctx: Context, actor: Principal
+        self, number: FromPath[str], data: JSONBody[AppealIn], session: DB, ctx: Ctx, actor: Actor
     ) -> ApplicationOut:
         """The family appeals the decision, once, before the review deadline."""
         return await service.appeal(session, ctx, actor, number, data)
