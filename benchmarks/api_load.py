@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json as _json
 import os
 import secrets
 import signal
@@ -66,56 +67,110 @@ async def admin_sql(url: str, sql: str) -> None:
         await engine.dispose()
 
 
+class RawConn:
+    """A minimal HTTP/1.1 keep-alive client over one asyncio stream: the load generator shares
+    the machine with the server, and httpx's per-request overhead (~1 ms) would dominate."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, url: str, json: Any = None, headers: dict[str, str] | None = None
+    ) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        body = b"" if json is None else _json.dumps(json, ensure_ascii=False).encode()
+        head = [f"{method} {url} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
+        if json is not None:
+            head.append("Content-Type: application/json")
+        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        payload = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+        self.writer.write(payload)
+        status_line = await self.reader.readline()
+        if not status_line:  # the server closed an idle keep-alive connection: reconnect once
+            self.writer.close()
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            self.writer.write(payload)
+            status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        if length:
+            await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 def pct(values: list[float], p: float) -> float:
     v = sorted(values)
     return v[min(len(v) - 1, int(p / 100 * len(v)))] * 1000
 
 
-async def closed_loop(
-    client: httpx.AsyncClient, make: Any, n: int, conc: int
-) -> tuple[float, list[float], int]:
+async def closed_loop(port: int, make: Any, n: int, conc: int) -> tuple[float, list[float], int]:
+    """``conc`` clients on their own keep-alive connections send ``n`` requests in all."""
     lat: list[float] = []
     errors = 0
     counter = iter(range(n))
 
     async def worker() -> None:
         nonlocal errors
-        for i in counter:
-            method, url, kw = make(i)
-            t = time.perf_counter()
-            r = await client.request(method, url, **kw)
-            lat.append(time.perf_counter() - t)
-            if r.status_code >= 400:
-                errors += 1
+        conn = RawConn(port)
+        try:
+            for i in counter:
+                method, url, kw = make(i)
+                t = time.perf_counter()
+                status = await conn.request(method, url, **kw)
+                lat.append(time.perf_counter() - t)
+                if status >= 400:
+                    errors += 1
+        finally:
+            conn.close()
 
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(conc)))
     return n / (time.perf_counter() - t0), lat, errors
 
 
-async def open_loop(
-    client: httpx.AsyncClient, make: Any, n: int, rate: float
-) -> tuple[float, list[float], int]:
+async def open_loop(port: int, make: Any, n: int, rate: float) -> tuple[float, list[float], int]:
+    """Requests started on a fixed schedule (``rate`` per second), each on a free connection
+    from a pool that grows as needed; latency is measured from the scheduled start."""
     lat: list[float] = []
     errors = 0
+    idle: list[RawConn] = []
 
-    async def one(i: int) -> None:
+    async def one(i: int, scheduled: float) -> None:
         nonlocal errors
+        conn = idle.pop() if idle else RawConn(port)
         method, url, kw = make(i)
-        t = time.perf_counter()
-        r = await client.request(method, url, **kw)
-        lat.append(time.perf_counter() - t)
-        if r.status_code >= 400:
+        status = await conn.request(method, url, **kw)
+        lat.append(time.perf_counter() - scheduled)
+        idle.append(conn)
+        if status >= 400:
             errors += 1
 
     tasks = []
     t0 = time.perf_counter()
     for i in range(n):
-        delay = t0 + i / rate - time.perf_counter()
+        scheduled = t0 + i / rate
+        delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i)))
+        tasks.append(asyncio.create_task(one(i, scheduled)))
     await asyncio.gather(*tasks)
+    for conn in idle:
+        conn.close()
     return n / (time.perf_counter() - t0), lat, errors
 
 
@@ -123,6 +178,10 @@ async def run(args: argparse.Namespace) -> None:
     name = "paiwei_bench_" + secrets.token_hex(4)
     db_url = make_url(args.pg).set(database=name).render_as_string(hide_password=False)
     await admin_sql(args.pg, f'CREATE DATABASE "{name}"')
+    if args.async_commit:
+        # Diagnostic only: shows the CPU-bound ceiling without the per-commit WAL flush that the
+        # serialised log append waits for. Not a production setting (see docs/service.md).
+        await admin_sql(args.pg, f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     from audit.note import generate_key
@@ -260,19 +319,19 @@ async def run(args: argparse.Namespace) -> None:
                 return "GET", "/ping", {}
 
             # warm-up (connections, caches), not measured
-            await closed_loop(c, ping, 200, args.concurrency)
-            await closed_loop(c, reg, 100, args.concurrency)
+            await closed_loop(port, ping, 200, args.concurrency)
+            await closed_loop(port, reg, 100, args.concurrency)
             offset = 100
             rows = []
-            tp, lat, err = await closed_loop(c, ping, args.requests, args.concurrency)
+            tp, lat, err = await closed_loop(port, ping, args.requests, args.concurrency)
             rows.append(("GET /ping (closed loop)", tp, lat, err))
             ping_tp = tp
-            tp, lat, err = await closed_loop(c, reg, args.requests, args.concurrency)
+            tp, lat, err = await closed_loop(port, reg, args.requests, args.concurrency)
             rows.append(("POST registration (closed loop)", tp, lat, err))
             reg_tp = tp
             offset += args.requests
             n_half = args.requests // 2
-            tp, lat, err = await open_loop(c, reg, n_half, reg_tp / 2)
+            tp, lat, err = await open_loop(port, reg, n_half, reg_tp / 2)
             rows.append((f"POST registration (open loop @ {reg_tp / 2:.0f}/s)", tp, lat, err))
             print(
                 f"\npaiwei admissions load test: {args.workers} uvicorn workers, PostgreSQL, "
@@ -309,6 +368,7 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--families", type=int, default=20)
     p.add_argument("--pool", type=int, default=10)
+    p.add_argument("--async-commit", action="store_true", help="diagnostic: synchronous_commit=off")
     asyncio.run(run(p.parse_args()))
 
 
