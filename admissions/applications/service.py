@@ -37,7 +37,8 @@ from admissions.applications.schemas import (
     PersonalOut,
     Receipt,
 )
-from admissions.auditlog.service import append
+from admissions.auditlog.models import LogEntry
+from admissions.auditlog.service import enqueue, sequence
 from admissions.campaigns.models import Campaign
 from admissions.campaigns.schemas import Rules
 from admissions.campaigns.service import load as load_campaign
@@ -340,9 +341,8 @@ async def register(
             )
             session.add(app)
             await session.flush()
-            e = await append(
+            qid = await enqueue(
                 session,
-                ctx,
                 "registration",
                 actor.actor,
                 {
@@ -360,6 +360,7 @@ async def register(
             "child.id_number",
             "already has an active application in this campaign",
         ) from None
+    e = await _sequenced(session, ctx, qid)
     receipt = Receipt(
         application=number,
         campaign=campaign_id,
@@ -369,6 +370,14 @@ async def register(
         record_sha256=digest,
     )
     return to_out(ctx, app, receipt=receipt)
+
+
+async def _sequenced(session: AsyncSession, ctx: Context, queue_id: int) -> LogEntry:
+    """Sequence the log queue after our commit and return our entry (seq and bytes)."""
+    entry = await sequence(session, ctx, queue_id)
+    if entry is None:  # cannot happen: our record committed, so it is queued or sequenced
+        raise RuntimeError("queued log record vanished")
+    return entry
 
 
 async def load_campaign_shared(session: AsyncSession, campaign_id: str) -> Campaign:
@@ -459,9 +468,8 @@ async def update(
         for sib in siblings:
             sib.choices, sib.updated_at = choices, now
         await session.flush()
-        e = await append(
+        qid = await enqueue(
             session,
-            ctx,
             "registration.update",
             actor.actor,
             {
@@ -474,9 +482,8 @@ async def update(
             },
         )
         for sib in siblings:
-            await append(
+            await enqueue(
                 session,
-                ctx,
                 "registration.choices",
                 actor.actor,
                 {
@@ -486,6 +493,7 @@ async def update(
                     "group": sib.group_id,
                 },
             )
+    e = await _sequenced(session, ctx, qid)
     receipt = Receipt(number, c.id, e.seq, e.entry.decode(), salt, digest)
     return to_out(ctx, app, personal=True, receipt=receipt)
 
@@ -518,13 +526,13 @@ async def withdraw(
             if len(rest) == 1:  # a bundle of one is no bundle
                 rest[0].group_id = None
         await session.flush()
-        await append(
+        qid = await enqueue(
             session,
-            ctx,
             "registration.withdraw",
             actor.actor,
             {"campaign": c.id, "application": number, "group": group},
         )
+    await _sequenced(session, ctx, qid)
     return to_out(ctx, app)
 
 

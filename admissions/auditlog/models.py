@@ -16,6 +16,24 @@ class LogEntry(Base):
     time: Mapped[str] = mapped_column(sa.String(20))
     entry: Mapped[bytes] = mapped_column(sa.LargeBinary)
     leaf_hash: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    # The queued record this entry was sequenced from (NULL for direct appends).
+    queue_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True, unique=True)
+
+
+class LogQueue(Base):
+    """A log record written in the same transaction as its state change, waiting for the
+    sequencer to give it a seq, a time and a place in the tree (Trillian's queue/sequencer)."""
+
+    __tablename__ = "log_queue"
+    # Queue ids are referenced from log_entries: SQLite must never reuse a deleted one.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)  # RFC 8785 JSON object
 
 
 class LogState(Base):

@@ -1,13 +1,26 @@
 """The transparency log inside the service's database (paiwei-log/1, docs/log-format.md).
 
-Theory of operation: an append runs *inside the caller's transaction*. It locks the single
-``log_state`` row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite transactions are already
-serialised by ``BEGIN IMMEDIATE``), restores the tree's right edge (``audit.merkle.CompactRange``)
-from it, builds the entry with ``audit.log.entry_bytes`` (seq = current size; time = the clock,
-but never earlier than the previous entry's time, so the verifier's "non-decreasing time" check
-holds even when transactions race), inserts the entry, appends its RFC 9162 leaf hash and stores
-the new edge. The state change and its log entry therefore commit or roll back together, and
-appends are totally ordered. Callers should append last, just before commit, to keep the lock short.
+Theory of operation. Two ways in, one ordering:
+
+* :func:`append` -- *direct*: inside the caller's transaction, lock the single ``log_state`` row
+  (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite transactions are already serialised by
+  ``BEGIN IMMEDIATE``), restore the tree's right edge (``audit.merkle.CompactRange``), first
+  sequence every queued record (below), then add the entry. Used for low-rate officer actions
+  (phases, schools, review, freeze; the ceremony's draw entries), whose seq is needed at once.
+* :func:`enqueue` + :func:`sequence` -- *queued* (Trillian's queue/sequencer design), used for
+  high-rate family actions (registration, edit, withdrawal): the record (kind, actor, body) is
+  inserted into ``log_queue`` in the same transaction as the state change, so a change and its
+  log record commit or roll back together without every registration queueing for the global
+  lock. Right after its commit the request calls :func:`sequence`, which takes the lock once and
+  moves *every* queued record into the tree in queue order; under load one call sequences many
+  (group commit), and the request answers only once its own entry has its seq. A crash between
+  the two leaves the record queued; the next sequencing (any request, any direct append) picks
+  it up, so nothing committed is ever left out.
+
+Either way an entry's seq is the tree size when it is added and its time is the clock, but never
+earlier than the previous entry's time, so "contiguous seq, non-decreasing time" holds however
+transactions race. A direct append drains the queue first: e.g. a phase change to ``closed``
+(which waits for in-flight registrations through the campaign row lock) logs after them.
 """
 
 from __future__ import annotations
@@ -18,10 +31,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from admissions.auditlog.models import LogEntry, LogState
+from admissions.auditlog.models import LogEntry, LogQueue, LogState
 from admissions.clock import rfc3339
 from admissions.context import Context
 from admissions.errors import InvalidInput
+
+SEQUENCE_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,68 @@ class Appended:
     root: bytes
 
 
+class _Tree:
+    """The locked log state plus its right edge, for one transaction."""
+
+    def __init__(self, state: LogState) -> None:
+        from audit.merkle import CompactRange
+
+        self.state = state
+        h = state.hashes
+        self.edge = CompactRange(state.size, [h[i : i + 32] for i in range(0, len(h), 32)])
+
+    def add(
+        self, ctx: Context, kind: str, actor: str, body: Mapping[str, object], queue_id: int | None
+    ) -> tuple[LogEntry, str]:
+        from audit.log import entry_bytes
+        from audit.merkle import leaf_hash
+
+        time = max(rfc3339(ctx.clock()), self.state.last_time)
+        seq = self.edge.size
+        entry = entry_bytes(seq, time, kind, actor, body)
+        lh = leaf_hash(entry)
+        self.edge.append(lh)
+        self.state.last_time = time
+        return (
+            LogEntry(seq=seq, kind=kind, time=time, entry=entry, leaf_hash=lh, queue_id=queue_id),
+            time,
+        )
+
+    def store(self) -> None:
+        self.state.size = self.edge.size
+        self.state.hashes = b"".join(self.edge.hashes())
+
+
+async def _lock(session: AsyncSession) -> _Tree:
+    state = (
+        await session.execute(sa.select(LogState).where(LogState.id == 1).with_for_update())
+    ).scalar_one()
+    return _Tree(state)
+
+
+async def _drain(session: AsyncSession, ctx: Context, tree: _Tree) -> int:
+    """Sequence every queued record (in queue order) into the locked tree."""
+    import json
+
+    done = 0
+    while True:
+        rows = list(
+            (
+                await session.execute(
+                    sa.select(LogQueue).order_by(LogQueue.id).limit(SEQUENCE_BATCH)
+                )
+            ).scalars()
+        )
+        if not rows:
+            return done
+        entries = [tree.add(ctx, q.kind, q.actor, json.loads(q.body), q.id)[0] for q in rows]
+        session.add_all(entries)
+        await session.execute(sa.delete(LogQueue).where(LogQueue.id.in_([q.id for q in rows])))
+        done += len(rows)
+        if len(rows) < SEQUENCE_BATCH:
+            return done
+
+
 async def append(
     session: AsyncSession,
     ctx: Context,
@@ -40,26 +117,50 @@ async def append(
     actor: str,
     body: Mapping[str, object],
 ) -> Appended:
-    """Append one entry in the current transaction (the caller owns ``session.begin()``)."""
-    from audit.log import entry_bytes
-    from audit.merkle import CompactRange, leaf_hash
-
-    state = (
-        await session.execute(sa.select(LogState).where(LogState.id == 1).with_for_update())
-    ).scalar_one()
-    h = state.hashes
-    edge = CompactRange(state.size, [h[i : i + 32] for i in range(0, len(h), 32)])
-    time = max(rfc3339(ctx.clock()), state.last_time)
-    seq = state.size
-    entry = entry_bytes(seq, time, kind, actor, body)
-    lh = leaf_hash(entry)
-    edge.append(lh)
-    session.add(LogEntry(seq=seq, kind=kind, time=time, entry=entry, leaf_hash=lh))
-    state.size = edge.size
-    state.hashes = b"".join(edge.hashes())
-    state.last_time = time
+    """Append one entry now, in the caller's transaction (after any queued records)."""
+    tree = await _lock(session)
+    await _drain(session, ctx, tree)
+    row, time = tree.add(ctx, kind, actor, body, None)
+    session.add(row)
+    tree.store()
     await session.flush()
-    return Appended(seq=seq, time=time, entry=entry, size=edge.size, root=edge.root())
+    return Appended(row.seq, time, row.entry, tree.edge.size, tree.edge.root())
+
+
+async def enqueue(session: AsyncSession, kind: str, actor: str, body: Mapping[str, object]) -> int:
+    """Queue a log record in the caller's transaction; returns its queue id. The caller must
+    :func:`sequence` after committing (and gets its entry from the result)."""
+    from lottery import canonical_json
+
+    q = LogQueue(kind=kind, actor=actor, body=canonical_json(dict(body)))
+    session.add(q)
+    await session.flush()
+    return q.id
+
+
+async def sequence(
+    session: AsyncSession, ctx: Context, queue_id: int | None = None
+) -> LogEntry | None:
+    """Move queued records into the tree (own transaction). With ``queue_id``, returns that
+    record's :class:`LogEntry` (sequenced by this call or an earlier one)."""
+
+    async def mine() -> LogEntry | None:
+        if queue_id is None:
+            return None
+        return (
+            await session.execute(sa.select(LogEntry).where(LogEntry.queue_id == queue_id))
+        ).scalar_one_or_none()
+
+    async with session.begin():
+        found = await mine()
+        if found is not None:
+            return found
+    async with session.begin():
+        tree = await _lock(session)
+        if await _drain(session, ctx, tree):
+            tree.store()
+        await session.flush()
+        return await mine()
 
 
 async def tree_head(session: AsyncSession) -> tuple[int, bytes]:

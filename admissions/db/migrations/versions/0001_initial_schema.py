@@ -41,7 +41,23 @@ def upgrade() -> None:
         sa.Column("time", sa.String(length=20), nullable=False),
         sa.Column("entry", sa.LargeBinary(), nullable=False),
         sa.Column("leaf_hash", sa.LargeBinary(), nullable=False),
+        sa.Column("queue_id", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_log_entries")),
+        sa.UniqueConstraint("queue_id", name=op.f("uq_log_entries_queue_id")),
+    )
+    op.create_table(
+        "log_queue",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("actor", sa.String(length=64), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_log_queue")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "log_state",
@@ -211,6 +227,7 @@ def downgrade() -> None:
     op.drop_table("users")
     op.drop_table("login_throttle")
     op.drop_table("log_state")
+    op.drop_table("log_queue")
     op.drop_table("log_entries")
     op.drop_table("campaigns")
     # ### end Alembic commands ###
