@@ -5,7 +5,8 @@ Built once per app by :func:`make_context`; tests and the ceremony/demo code bui
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from argon2 import PasswordHasher
 
@@ -37,6 +38,8 @@ class Context:
     clock: Clock
     cipher: DataCipher
     hasher: PasswordHasher
+    # Schools of campaigns that left ``draft`` (immutable from then on), by campaign id.
+    schools_cache: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def blind(self, id_number: str) -> str:
         return blind_index(self.settings.blind_index_key, id_number)

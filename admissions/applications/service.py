@@ -38,7 +38,7 @@ from admissions.applications.schemas import (
     Receipt,
 )
 from admissions.auditlog.models import LogEntry
-from admissions.auditlog.service import enqueue, sequence
+from admissions.auditlog.service import enqueue, sequenced
 from admissions.campaigns.models import Campaign
 from admissions.campaigns.schemas import Rules
 from admissions.campaigns.service import load as load_campaign
@@ -158,12 +158,18 @@ def check_choices(
                 raise InvalidInput(f"{f}.code", "no such priority band at this school")
 
 
-def _codes(choices: Choices, claims: list[ClaimIn]) -> set[str]:
-    """The school codes a request mentions (only those are loaded)."""
-    codes = {c.school for c in choices.private} | {c.school for c in claims}
-    if choices.public is not None:
-        codes.add(choices.public)
-    return codes
+async def _schools(session: AsyncSession, ctx: Context, c: Campaign) -> dict[str, School]:
+    """The campaign's schools; cached once the campaign has left ``draft``, since schools can
+    only be added to a draft campaign (schools.service.create checks under the row lock)."""
+    cached = ctx.schools_cache.get(c.id)
+    if cached is not None:
+        return cached
+    schools = await schools_of(session, c.id)
+    if c.phase != "draft":
+        for s in schools.values():
+            session.expunge(s)
+        ctx.schools_cache[c.id] = schools
+    return schools
 
 
 def _claims_public(claims: list[ClaimIn]) -> list[dict[str, Any]]:
@@ -300,7 +306,7 @@ async def register(
             require_window(ctx, c)
             rules = rules_of(c)
             check_age(birth, c.year, rules)
-            schools = await schools_of(session, c.id, _codes(data.choices, data.claims))
+            schools = await _schools(session, ctx, c)
             check_choices(data.choices, data.claims, data.facts, schools, rules)
             group_id: str | None = None
             if data.bundle_with is not None:
@@ -374,10 +380,7 @@ async def register(
 
 async def _sequenced(session: AsyncSession, ctx: Context, queue_id: int) -> LogEntry:
     """Sequence the log queue after our commit and return our entry (seq and bytes)."""
-    entry = await sequence(session, ctx, queue_id)
-    if entry is None:  # cannot happen: our record committed, so it is queued or sequenced
-        raise RuntimeError("queued log record vanished")
-    return entry
+    return await sequenced(session, ctx, queue_id)
 
 
 async def load_campaign_shared(session: AsyncSession, campaign_id: str) -> Campaign:
@@ -436,7 +439,7 @@ async def update(
         c = await load_campaign_shared(session, app.campaign_id)
         require_window(ctx, c)
         rules = rules_of(c)
-        schools = await schools_of(session, c.id, _codes(data.choices, data.claims))
+        schools = await _schools(session, ctx, c)
         check_choices(data.choices, data.claims, data.facts, schools, rules)
         old = open_record(ctx, app)["record"]
         child = old["child"]

@@ -11,9 +11,10 @@ Theory of operation. Two ways in, one ordering:
   high-rate family actions (registration, edit, withdrawal): the record (kind, actor, body) is
   inserted into ``log_queue`` in the same transaction as the state change, so a change and its
   log record commit or roll back together without every registration queueing for the global
-  lock. Right after its commit the request calls :func:`sequence`, which takes the lock once and
-  moves *every* queued record into the tree in queue order; under load one call sequences many
-  (group commit), and the request answers only once its own entry has its seq. A crash between
+  lock. Right after its commit the request waits (:func:`sequenced`) for the process's
+  :class:`Sequencer`, which takes the lock once and moves *every* queued record into the tree in
+  queue order; under load one round sequences many (group commit), and the request answers only
+  once its own entry has its seq. A crash between
   the two leaves the record queued; the next sequencing (any request, any direct append) picks
   it up, so nothing committed is ever left out.
 
@@ -25,11 +26,14 @@ transactions race. A direct append drains the queue first: e.g. a phase change t
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admissions.auditlog.models import LogEntry, LogQueue, LogState
 from admissions.clock import rfc3339
@@ -141,26 +145,78 @@ async def enqueue(session: AsyncSession, kind: str, actor: str, body: Mapping[st
 async def sequence(
     session: AsyncSession, ctx: Context, queue_id: int | None = None
 ) -> LogEntry | None:
-    """Move queued records into the tree (own transaction). With ``queue_id``, returns that
-    record's :class:`LogEntry` (sequenced by this call or an earlier one)."""
-
-    async def mine() -> LogEntry | None:
+    """Move every queued record into the tree (own transaction, one lock). With ``queue_id``,
+    returns that record's :class:`LogEntry` (sequenced now or earlier)."""
+    async with session.begin():
+        tree = await _lock(session)
+        if await _drain(session, ctx, tree):
+            tree.store()
+        await session.flush()
         if queue_id is None:
             return None
         return (
             await session.execute(sa.select(LogEntry).where(LogEntry.queue_id == queue_id))
         ).scalar_one_or_none()
 
-    async with session.begin():
-        found = await mine()
-        if found is not None:
-            return found
-    async with session.begin():
-        tree = await _lock(session)
-        if await _drain(session, ctx, tree):
-            tree.store()
-        await session.flush()
-        return await mine()
+
+class Sequencer:
+    """One per engine and event loop: requests that queued a record wait here; a single task
+    takes the lock, sequences *everything* queued (other workers' records too), commits, and
+    hands each waiter its entry. Under load one lock acquisition serves many requests (group
+    commit) instead of every request queueing for the lock."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._waiters: dict[int, asyncio.Future[LogEntry]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def wait(self, ctx: Context, queue_id: int) -> LogEntry:
+        fut: asyncio.Future[LogEntry] = asyncio.get_running_loop().create_future()
+        self._waiters[queue_id] = fut
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(ctx))
+        return await fut
+
+    async def _run(self, ctx: Context) -> None:
+        while self._waiters:
+            wanted = list(self._waiters)
+            try:
+                async with self._sessionmaker() as session, session.begin():
+                    tree = await _lock(session)
+                    if await _drain(session, ctx, tree):
+                        tree.store()
+                    await session.flush()
+                    rows = list(
+                        (
+                            await session.execute(
+                                sa.select(LogEntry).where(LogEntry.queue_id.in_(wanted))
+                            )
+                        ).scalars()
+                    )
+            except Exception as exc:  # every waiter of this round gets the error (a 500)
+                for qid in wanted:
+                    fut = self._waiters.pop(qid, None)
+                    if fut is not None and not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for row in rows:
+                fut = self._waiters.pop(row.queue_id, None)  # type: ignore[arg-type]
+                if fut is not None and not fut.done():
+                    fut.set_result(row)
+
+
+_SEQUENCERS: weakref.WeakKeyDictionary[Any, dict[int, Sequencer]] = weakref.WeakKeyDictionary()
+
+
+async def sequenced(session: AsyncSession, ctx: Context, queue_id: int) -> LogEntry:
+    """After committing a queued record: wait until it is in the tree; return its entry."""
+    engine = session.bind
+    loops = _SEQUENCERS.setdefault(engine, {})
+    loop_id = id(asyncio.get_running_loop())
+    seq = loops.get(loop_id)
+    if seq is None:
+        seq = loops[loop_id] = Sequencer(async_sessionmaker(engine, expire_on_commit=False))
+    return await seq.wait(ctx, queue_id)
 
 
 async def tree_head(session: AsyncSession) -> tuple[int, bytes]:
