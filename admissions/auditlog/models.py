@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import ClassVar
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,7 +26,7 @@ class LogQueue(Base):
 
     __tablename__ = "log_queue"
     # Queue ids are referenced from log_entries: SQLite must never reuse a deleted one.
-    __table_args__: ClassVar[dict[str, object]] = {"sqlite_autoincrement": True}
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy reads it)
 
     id: Mapped[int] = mapped_column(
         sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True

@@ -181,7 +181,7 @@ def plan(
     rosters: list[dict[str, Any]] = []
     for units_c in comps.values():
         sids = sorted({ch for u in units_c for ch in u.choices})
-        applicants = []
+        applicants: list[dict[str, Any]] = []
         for u in units_c:
             for m in u.members:
                 applicants.append(
@@ -225,7 +225,7 @@ def plan_public(
             placements += [(a.number, code, None, "undersubscribed") for a in members]
             continue
         ranks = {b["code"]: int(b["rank"]) for b in s.bands}
-        applicants = []
+        applicants: list[dict[str, Any]] = []
         for a in members:
             prio = max(
                 (
