@@ -12,6 +12,7 @@ receipt and is kept only inside the encrypted envelope.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from datetime import date
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.cn import ric
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+from stdnum.exceptions import InvalidComponent
 
 from admissions.applications.models import Application
 from admissions.applications.schemas import (
@@ -61,24 +62,36 @@ def new_number() -> str:
 
 
 def parse_id_number(value: str) -> tuple[str, date, str]:
-    """Validate a GB 11643-1999 citizen ID number; return (number, birth date, sex).
+    """Validate a GB 11643-1999 citizen ID number (python-stdnum ``stdnum.cn.ric``: 17 digits,
+    ISO 7064 MOD 11-2 check character, a real birth date, a region code that existed in the
+    birth year); return (number, birth date, sex: 17th digit odd = male).
     Errors name the field and the rule, never the value."""
     field = "child.id_number"
-    try:
-        number = ric.validate(value)
-    except InvalidLength:
-        raise InvalidInput(field, "must have 18 characters") from None
-    except InvalidFormat:
-        raise InvalidInput(field, "must be 17 digits followed by a digit or X") from None
-    except InvalidChecksum:
-        raise InvalidInput(field, "check digit does not match (GB 11643-1999)") from None
-    except InvalidComponent:
-        raise InvalidInput(field, "contains an impossible birth date") from None
+    number = ric.compact(value)
     if len(number) != 18:
         raise InvalidInput(field, "must have 18 characters")
-    birth = ric.get_birth_date(number)
+    if not number[:17].isdigit() or not number[:17].isascii() or number[17] not in "0123456789X":
+        raise InvalidInput(field, "must be 17 digits followed by a digit or X")
+    if number[-1] != ric.calc_check_digit(number):
+        raise InvalidInput(field, "check digit does not match (GB 11643-1999)")
+    try:
+        birth = ric.get_birth_date(number)
+    except (InvalidComponent, ValueError):
+        raise InvalidInput(field, "contains an impossible birth date") from None
+    if not _region_known(number[:6], birth.year):
+        raise InvalidInput(field, "unknown region code (first 6 digits) for the birth year")
     sex = "male" if int(number[16]) % 2 == 1 else "female"
     return number, birth, sex
+
+
+@functools.lru_cache(maxsize=8192)
+def _region_known(region: str, year: int) -> bool:
+    """stdnum's region lookup (a database search) for a region code and birth year, cached."""
+    try:
+        ric.get_birth_place(f"{region}{year:04d}0101000" + "0")
+    except InvalidComponent:
+        return False
+    return True
 
 
 def check_age(birth: date, year: int, rules: Rules) -> None:

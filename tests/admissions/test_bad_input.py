@@ -69,6 +69,12 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], Any], int, str]] = [
         422,
         "child.id_number",
     ),
+    (
+        "unknown region code",
+        _set("child.id_number", id_number(region="990000")),
+        422,
+        "child.id_number",
+    ),
     ("too young", _set("child.id_number", id_number("20200901")), 422, "child.id_number"),
     ("too old", _set("child.id_number", id_number("20180831")), 422, "child.id_number"),
     ("no choices", _set("choices", {"public": None, "private": []}), 422, "choices"),
