@@ -168,3 +168,37 @@ async def test_campaign_end_to_end(world: Api) -> None:
     assert "registration.withdraw" in kinds and "review.appeal" in kinds
     # actions after freeze are refused
     assert (await api.register(application(serial=51))).status_code == 409
+
+
+async def test_bundle_edit_and_withdraw(world: Api) -> None:
+    api = world
+    a = (await api.register(application(serial=21))).json()["number"]
+    r = await api.register({**application(serial=23), "bundle_with": a})
+    b = r.json()["number"]
+    # not twins: different birth date
+    r = await api.register({**application(serial=25, birth="20200316"), "bundle_with": a})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "bundle_with"
+    # someone else's application cannot be bundled with
+    r = await api.register({**application(serial=27), "bundle_with": a}, who="p2")
+    assert r.status_code == 422
+    # an edit of the choices applies to the whole bundle, and is logged for both
+    upd = {k: v for k, v in application(serial=21).items() if k != "child"}
+    upd["choices"] = {"public": "PUB1", "private": [{"school": "PRV2", "pool": "day"}]}
+    upd["claims"] = []
+    r = await api.client.put(f"/applications/{a}", json=upd, headers=api.h["p1"])
+    assert r.status_code == 200, r.text
+    sib = (await api.client.get(f"/applications/{b}", headers=api.h["p1"])).json()
+    assert sib["choices"]["private"] == [{"school": "PRV2", "pool": "day"}]
+    kinds = [
+        json.loads(e["entry"])["kind"]
+        for e in (await api.client.get("/log/entries?limit=1000")).json()["entries"]
+    ]
+    assert kinds[-2:] == ["registration.update", "registration.choices"]
+    # withdrawing one twin dissolves a bundle of two
+    assert (
+        await api.client.post(f"/applications/{a}/withdraw", headers=api.h["p1"])
+    ).status_code == 200
+    sib = (await api.client.get(f"/applications/{b}", headers=api.h["p1"])).json()
+    assert sib["group"] is None
+    r = await api.client.post(f"/applications/{a}/withdraw", headers=api.h["p1"])
+    assert r.status_code == 409
