@@ -34,7 +34,8 @@ class DomainError(Exception):
     def __init__(self, detail: str, field: str | None = None, reason: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.errors = [{"field": field or "", "reason": reason or detail}] if field else []
+        # Every problem names a field; "request" when no single input is to blame.
+        self.errors = [{"field": field or "request", "reason": reason or detail}]
 
 
 class InvalidInput(DomainError):
@@ -145,7 +146,10 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, A
     else:
         detail = exc.detail
     title = {401: "Unauthorized", 403: "Forbidden", 404: "Not found"}.get(exc.status_code, "Error")
-    errors = [{"field": "body", "reason": detail}] if exc.status_code == 400 else None
+    field = {400: "body", 401: "Authorization", 403: "role", 404: "path", 405: "method"}.get(
+        exc.status_code, "request"
+    )
+    errors = [{"field": field, "reason": detail}]
     return problem(exc.status_code, title, detail, kinds.get(exc.status_code, "http-error"), errors)
 
 

@@ -110,6 +110,7 @@ async def test_role_route(world: Api, method: str, path: str, handler: Any) -> N
             want = 401 if who == "anonymous" else 403
             assert resp.status_code == want, f"{who} {method} {path}: {resp.status_code}"
             assert resp.headers["content-type"].startswith("application/problem+json")
+            assert resp.json()["errors"][0]["field"] == ("Authorization" if want == 401 else "role")
 
 
 async def test_bad_token_is_401(world: Api) -> None:
