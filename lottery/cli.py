@@ -1,0 +1,82 @@
+"""Command line: ``python -m lottery run INSTANCE.json [-o RESULT.json]`` and
+``python -m lottery simulate INSTANCE.json --draws N [--json]``.
+
+Exit status: 0 success; 2 invalid input (one line on stderr naming the field); 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import orjson
+
+from lottery.engine import run
+from lottery.errors import InvalidInstance, LotteryError
+from lottery.model import parse_instance
+from lottery.simulate import format_table, simulate
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"lottery: {message}\n")
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m lottery", description="paiwei-lottery/1 engine")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="draw an instance and write result.json")
+    r.add_argument("instance", help="paiwei-instance/1 JSON file ('-' for stdin)")
+    r.add_argument("-o", "--output", help="result file (default: stdout)")
+    m = sub.add_parser("simulate", help="estimate admission chances over N derived-seed draws")
+    m.add_argument("instance", help="paiwei-instance/1 JSON file ('-' for stdin)")
+    m.add_argument("--draws", type=int, required=True, help="number of simulated draws")
+    m.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return p
+
+
+def _read(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        try:
+            data = _read(args.instance)
+        except OSError as exc:
+            sys.stderr.write(f"lottery: {args.instance}: cannot read: {exc.strerror}\n")
+            return 2
+        if args.command == "simulate":
+            sim = simulate(parse_instance(data), args.draws)
+            if args.json:
+                sys.stdout.buffer.write(orjson.dumps(sim.to_json(), option=orjson.OPT_INDENT_2))
+                sys.stdout.buffer.write(b"\n")
+            else:
+                sys.stdout.write(format_table(sim))
+            return 0
+        if args.command == "run":
+            out = run(data)
+            if args.output:
+                with open(args.output, "wb") as f:
+                    f.write(out)
+            else:
+                sys.stdout.buffer.write(out)
+                sys.stdout.buffer.flush()
+            return 0
+    except InvalidInstance as exc:
+        sys.stderr.write(f"lottery: invalid instance: {exc}\n")
+        return 2
+    except LotteryError as exc:
+        sys.stderr.write(f"lottery: {exc}\n")
+        return 2
+    except Exception as exc:  # never a traceback on the command line
+        sys.stderr.write(f"lottery: internal error: {type(exc).__name__}: {exc}\n")
+        return 1
+    return 1

@@ -1,0 +1,344 @@
+"""paiwei-instance/1: the frozen, typed input of a draw, and its validating parser.
+
+The validation rules are those of docs/lottery-spec.md, section "Instance".  ``parse_instance``
+keeps the parsed JSON value "exactly as read" so that ``instance_sha256`` in the result is the
+SHA-256 of its RFC 8785 form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+
+import orjson
+
+from lottery.canonical import MAX_SAFE_INT, canonical_json_trusted
+from lottery.errors import InvalidInstance
+
+FORMAT = "paiwei-instance/1"
+Mechanism = Literal["deferred-acceptance", "preference-rounds"]
+TieBreaking = Literal["single", "multiple"]
+GroupPolicy = Literal["all-or-none", "admit-together"]
+MECHANISMS: tuple[Mechanism, ...] = ("deferred-acceptance", "preference-rounds")
+TIE_BREAKINGS: tuple[TieBreaking, ...] = ("single", "multiple")
+GROUP_POLICIES: tuple[GroupPolicy, ...] = ("all-or-none", "admit-together")
+
+_TOP_KEYS = frozenset(
+    ("format", "seed", "mechanism", "tie_breaking", "group_policy", "schools", "applicants")
+)
+_SCHOOL_KEYS = frozenset(("id", "capacity"))
+_APPLICANT_KEYS = frozenset(("id", "choices", "priority", "group"))
+# Control characters = Unicode general category Cc: C0, DEL and C1.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_SEED = re.compile("[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class School:
+    """A school offering ``capacity`` seats (>= 0)."""
+
+    id: str
+    capacity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Applicant:
+    """An applicant: ranked ``choices`` (school ids), ``priority`` per school (absent = 0), and the
+    id of the ``group`` (twins, triplets) it belongs to, if any.  ``priority`` is a tuple of
+    (school id, value) pairs sorted by school id."""
+
+    id: str
+    choices: tuple[str, ...]
+    priority: tuple[tuple[str, int], ...] = ()
+    group: str | None = None
+
+    def priority_at(self, school_id: str) -> int:
+        """The applicant's priority at ``school_id`` (0 when not listed)."""
+        for s, p in self.priority:
+            if s == school_id:
+                return p
+        return 0
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON object of this applicant; ``priority``/``group`` only when non-empty."""
+        obj: dict[str, object] = {"id": self.id, "choices": list(self.choices)}
+        if self.priority:
+            obj["priority"] = dict(self.priority)
+        if self.group is not None:
+            obj["group"] = self.group
+        return obj
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """A validated paiwei-instance/1.
+
+    Build one with ``parse_instance(bytes)`` or directly (the constructor validates by
+    round-tripping through the same rules).  ``source`` is the JSON value exactly as read; it is
+    private to the package and must not be mutated.
+    """
+
+    seed: bytes
+    mechanism: Mechanism
+    tie_breaking: TieBreaking
+    group_policy: GroupPolicy
+    schools: tuple[School, ...]
+    applicants: tuple[Applicant, ...]
+    source: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    bmp_ids: bool = field(default=True, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.source is None:
+            checked = parse_instance(orjson.dumps(self.to_json()))
+            object.__setattr__(self, "source", checked.source)
+            object.__setattr__(self, "bmp_ids", checked.bmp_ids)
+
+    def to_json(self) -> dict[str, Any]:
+        """The instance as a JSON value (the one that was read, if it was parsed)."""
+        if self.source is not None:
+            return dict(self.source)
+        return {
+            "format": FORMAT,
+            "seed": self.seed.hex(),
+            "mechanism": self.mechanism,
+            "tie_breaking": self.tie_breaking,
+            "group_policy": self.group_policy,
+            "schools": [{"id": s.id, "capacity": s.capacity} for s in self.schools],
+            "applicants": [a.to_json() for a in self.applicants],
+        }
+
+    def canonical(self) -> bytes:
+        """RFC 8785 form of the instance as read."""
+        return canonical_json_trusted(self.to_json(), bmp_keys=self.bmp_ids)
+
+    def sha256(self) -> bytes:
+        """SHA-256 of ``canonical()``; hex of it is the result's ``instance_sha256``."""
+        return hashlib.sha256(self.canonical()).digest()
+
+    def digest_without_seed(self) -> bytes:
+        """SHA-256 of the RFC 8785 form of the instance object with the "seed" member removed.
+
+        This commits to the frozen roster before the seed exists (the audit log's draw.roster).
+        """
+        obj = self.to_json()
+        obj.pop("seed", None)
+        return hashlib.sha256(canonical_json_trusted(obj, bmp_keys=self.bmp_ids)).digest()
+
+
+def _tname(v: object) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int | float):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "an array"
+    return "an object"
+
+
+def _check_int(v: object, where: str, minimum: int) -> int:
+    if type(v) is not int:
+        raise InvalidInstance(where, f"must be an integer, got {_tname(v)}")
+    if not minimum <= v <= MAX_SAFE_INT:
+        raise InvalidInstance(where, f"{v} is out of range [{minimum}, {MAX_SAFE_INT}]")
+    return v
+
+
+def _check_id(v: object, where: str) -> str:
+    if type(v) is not str:
+        raise InvalidInstance(where, f"must be a string, got {_tname(v)}")
+    if not v:
+        raise InvalidInstance(where, "must not be empty")
+    if _CONTROL.search(v):
+        raise InvalidInstance(where, f"{v!r} contains a control character")
+    return v
+
+
+def _unknown(obj: dict[str, Any], allowed: frozenset[str], where: str) -> None:
+    extra = sorted(k for k in obj if k not in allowed)
+    if extra:
+        prefix = f"{where}." if where else ""
+        raise InvalidInstance(f"{prefix}{extra[0]}", "unknown member")
+
+
+def _find_duplicate_member(data: bytes) -> None:
+    """Exact duplicate-member check with the standard library's parser (slow path)."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise InvalidInstance(repr(k), "duplicate member name in one object")
+            seen.add(k)
+        return dict(pairs)
+
+    json.loads(data, object_pairs_hook=hook)
+
+
+def parse_instance(data: bytes) -> Instance:
+    """Parse and validate paiwei-instance/1 bytes; raise ``InvalidInstance`` naming the field."""
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInstance("(document)", f"not valid UTF-8 JSON: {exc}") from None
+    if type(obj) is not dict:
+        raise InvalidInstance("(document)", f"must be a JSON object, got {_tname(obj)}")
+    _unknown(obj, _TOP_KEYS, "")
+    for k in ("format", "seed", "mechanism", "tie_breaking", "group_policy", "schools"):
+        if k not in obj:
+            raise InvalidInstance(k, "missing")
+    if "applicants" not in obj:
+        raise InvalidInstance("applicants", "missing")
+    if obj["format"] != FORMAT:
+        raise InvalidInstance("format", f"must be {FORMAT!r}, got {obj['format']!r}")
+    seed_hex = obj["seed"]
+    if type(seed_hex) is not str or not _SEED.fullmatch(seed_hex):
+        raise InvalidInstance("seed", "must be 64 lowercase hexadecimal characters (32 bytes)")
+    for k, options in (
+        ("mechanism", MECHANISMS),
+        ("tie_breaking", TIE_BREAKINGS),
+        ("group_policy", GROUP_POLICIES),
+    ):
+        if obj[k] not in options:
+            raise InvalidInstance(k, f"must be one of {', '.join(options)}; got {obj[k]!r}")
+
+    raw_schools = obj["schools"]
+    if type(raw_schools) is not list:
+        raise InvalidInstance("schools", f"must be an array, got {_tname(raw_schools)}")
+    schools: list[School] = []
+    school_ids: set[str] = set()
+    for i, s in enumerate(raw_schools):
+        where = f"schools[{i}]"
+        if type(s) is not dict:
+            raise InvalidInstance(where, f"must be an object, got {_tname(s)}")
+        _unknown(s, _SCHOOL_KEYS, where)
+        if "id" not in s:
+            raise InvalidInstance(f"{where}.id", "missing")
+        if "capacity" not in s:
+            raise InvalidInstance(f"{where}.capacity", "missing")
+        sid = _check_id(s["id"], f"{where}.id")
+        if sid in school_ids:
+            raise InvalidInstance(f"{where}.id", f"duplicate school id {sid!r}")
+        school_ids.add(sid)
+        cap = _check_int(s["capacity"], f"{where}.capacity (school {sid!r})", 0)
+        schools.append(School(sid, cap))
+
+    raw_apps = obj["applicants"]
+    if type(raw_apps) is not list:
+        raise InvalidInstance("applicants", f"must be an array, got {_tname(raw_apps)}")
+    applicants: list[Applicant] = []
+    app_ids: set[str] = set()
+    group_choices: dict[str, tuple[list[str], int]] = {}
+    colons = 0
+    for i, a in enumerate(raw_apps):
+        where = f"applicants[{i}]"
+        if type(a) is not dict:
+            raise InvalidInstance(where, f"must be an object, got {_tname(a)}")
+        if not a.keys() <= _APPLICANT_KEYS:
+            _unknown(a, _APPLICANT_KEYS, where)
+        aid = a.get("id")
+        if type(aid) is not str or not aid or _CONTROL.search(aid):
+            if "id" not in a:
+                raise InvalidInstance(f"{where}.id", "missing")
+            _check_id(aid, f"{where}.id")
+        assert isinstance(aid, str)
+        if aid in app_ids:
+            raise InvalidInstance(f"{where}.id", f"duplicate applicant id {aid!r}")
+        app_ids.add(aid)
+        colons += aid.count(":")
+        choices = a.get("choices")
+        if type(choices) is not list or not choices:
+            if "choices" not in a:
+                raise InvalidInstance(f"{where}.choices", f"missing (applicant {aid!r})")
+            raise InvalidInstance(
+                f"{where}.choices", f"must be a non-empty array of school ids (applicant {aid!r})"
+            )
+        for j, c in enumerate(choices):
+            if type(c) is not str or c not in school_ids:
+                raise InvalidInstance(
+                    f"{where}.choices[{j}]", f"unknown school {c!r} (applicant {aid!r})"
+                )
+        if len(set(choices)) != len(choices):
+            dup = next(c for j, c in enumerate(choices) if c in choices[:j])
+            raise InvalidInstance(
+                f"{where}.choices", f"school {dup!r} is listed twice (applicant {aid!r})"
+            )
+        prio: tuple[tuple[str, int], ...] = ()
+        rp = a.get("priority")
+        if rp is not None:
+            if type(rp) is not dict:
+                raise InvalidInstance(
+                    f"{where}.priority", f"must be an object, got {_tname(rp)} (applicant {aid!r})"
+                )
+            for sid, p in rp.items():
+                if sid not in school_ids:
+                    raise InvalidInstance(
+                        f"{where}.priority", f"unknown school {sid!r} (applicant {aid!r})"
+                    )
+                _check_int(p, f"{where}.priority.{sid} (applicant {aid!r})", -MAX_SAFE_INT)
+            prio = tuple(sorted(rp.items()))
+        group = a.get("group")
+        if group is not None:
+            _check_id(group, f"{where}.group")
+            colons += group.count(":")
+            first = group_choices.get(group)
+            if first is None:
+                group_choices[group] = (choices, i)
+            elif first[0] != choices:
+                raise InvalidInstance(
+                    f"{where}.choices",
+                    f"applicant {aid!r} is in group {group!r} but its choices differ from those "
+                    f"of applicants[{first[1]}]",
+                )
+        applicants.append(Applicant(aid, tuple(choices), prio, group))
+    for g, (_, i) in group_choices.items():
+        if g in app_ids:
+            raise InvalidInstance(
+                f"applicants[{i}].group", f"group id {g!r} equals an applicant id"
+            )
+
+    # Duplicate member names are invalid (the "last one wins" of common parsers is ambiguous).
+    # Fast exact check: with no escapes in the text, every ':' byte is either a name separator or
+    # inside a string we kept, so the counts match iff no member was overwritten.
+    if b"\\" in data or _separator_colons(raw_schools, raw_apps, colons) != data.count(b":"):
+        _find_duplicate_member(data)
+
+    all_ids = "".join(school_ids) + "".join(app_ids) + "".join(group_choices)
+    bmp = all_ids.isascii() or max(all_ids) <= "\uffff"
+    return Instance(
+        seed=bytes.fromhex(seed_hex),
+        mechanism=cast(Mechanism, obj["mechanism"]),
+        tie_breaking=cast(TieBreaking, obj["tie_breaking"]),
+        group_policy=cast(GroupPolicy, obj["group_policy"]),
+        schools=tuple(schools),
+        applicants=tuple(applicants),
+        source=obj,
+        bmp_ids=bmp,
+    )
+
+
+def _separator_colons(
+    raw_schools: list[dict[str, Any]], raw_apps: list[dict[str, Any]], id_colons: int
+) -> int:
+    """Expected number of ':' bytes in an escape-free text of this (validated) instance."""
+    members = 7 + 2 * len(raw_schools)
+    colons = id_colons
+    school_colon = {s["id"]: s["id"].count(":") for s in raw_schools if ":" in s["id"]}
+    colons += sum(school_colon.values())
+    for a in raw_apps:
+        members += len(a)
+        p = a.get("priority")
+        if p:
+            members += len(p)
+        if school_colon:
+            colons += sum(school_colon.get(c, 0) for c in a["choices"])
+            if p:
+                colons += sum(school_colon.get(c, 0) for c in p)
+    return int(members + colons)
