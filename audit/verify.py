@@ -139,7 +139,7 @@ class TrustRoots:
         return key in self.keys
 
 
-class _Run:
+class CheckRunner:
     """Runs one check: a VerificationError (or AuditError) becomes a failed check."""
 
     def __init__(self, report: Report) -> None:
@@ -148,7 +148,7 @@ class _Run:
     def __call__(self, name: str, fn: Callable[[], str]) -> bool:
         try:
             detail = fn()
-        except _NotPerformed as exc:
+        except NotPerformed as exc:
             self.report.add(name, "not performed", str(exc))
             return False
         except (VerificationError, AuditError) as exc:
@@ -158,7 +158,7 @@ class _Run:
         return True
 
 
-class _NotPerformed(Exception):
+class NotPerformed(Exception):
     """Raised inside a check that cannot be carried out; reported with its reason."""
 
 
@@ -217,7 +217,7 @@ def verify_bundle(
     if lottery_mod is not None and not callable(getattr(lottery_mod, "run", None)):
         lottery_mod = None
     report = Report(str(bundle_dir))
-    run = _Run(report)
+    run = CheckRunner(report)
     origin = str(bundle.manifest.get("origin", ""))
     report.facts.update({"origin": origin, "log_size": len(bundle.entry_lines)})
 
@@ -351,7 +351,7 @@ def verify_bundle(
 
     def consistency_check() -> str:
         if previous is None:
-            raise _NotPerformed("no previously seen checkpoint given (--previous)")
+            raise NotPerformed("no previously seen checkpoint given (--previous)")
         prev = verify_checkpoint(previous, log_keys) if log_keys else None
         if prev is None:
             raise VerificationError("cannot check the previous checkpoint: no trusted log key")
@@ -446,7 +446,7 @@ def _verify_draw(
     beacon_mod: ModuleType | None,
     lottery_mod: ModuleType | None,
 ) -> None:
-    run = _Run(report)
+    run = CheckRunner(report)
     d = _Draw()
     prefix = f"draw[{draw_id}]"
     files = bundle.draws.get(draw_id)
@@ -578,7 +578,7 @@ def _verify_draw(
 
     def reveals() -> str:
         if not witnesses_ok:
-            raise _NotPerformed("the witness notes could not be checked")
+            raise NotPerformed("the witness notes could not be checked")
         left_out: list[str] = []
         for kid, rn in sorted(d.reveal_notes.items()):
             try:
@@ -610,7 +610,7 @@ def _verify_draw(
 
     def beacon_check() -> str:
         if beacon_mod is None:
-            raise _NotPerformed("audit.beacon is not available in this installation")
+            raise NotPerformed("audit.beacon is not available in this installation")
         if not isinstance(announced, Mapping) or not isinstance(evidence, Mapping):
             raise VerificationError("draw.roster beacon and draw.beacon evidence must be objects")
         beacon_mod.check_announced(announced, evidence)
@@ -631,14 +631,14 @@ def _verify_draw(
 
     def timing() -> str:
         if beacon_mod is None:
-            raise _NotPerformed("audit.beacon is not available in this installation")
+            raise NotPerformed("audit.beacon is not available in this installation")
         if not isinstance(announced, Mapping):
             raise VerificationError("draw.roster beacon must be an object")
         published = beacon_mod.beacon_publication_time(announced)
         if published is None:
             date = announced.get("draw_date")
             if not isinstance(date, str):
-                raise _NotPerformed(
+                raise NotPerformed(
                     "the announced beacon has no publication time that can be checked offline"
                 )
             # The issuer's draw happens in the evening of draw_date, China time (UTC+8): the
@@ -665,7 +665,7 @@ def _verify_draw(
 
     def seed_check() -> str:
         if not reveals_ok:
-            raise _NotPerformed("the reveals could not be established")
+            raise NotPerformed("the reveals could not be established")
         value_hex = str(d.beacon.body.get("value")) if d.beacon else ""
         try:
             value = bytes.fromhex(value_hex)
@@ -748,7 +748,7 @@ def _verify_draw(
 
     def recompute() -> str:
         if lottery_mod is None:
-            raise _NotPerformed("the lottery engine (package lottery) is not available")
+            raise NotPerformed("the lottery engine (package lottery) is not available")
         if files is None:
             raise VerificationError(f"draws/{draw_id} files are missing")
         try:
