@@ -226,7 +226,9 @@ def verify_bundle(
     total = len(bundle.entry_lines)
     tree = CompactRange()
     leaves: list[bytes] = []
-    entries: list[LogEntry | None] = []
+    # Only draw.* entries are kept parsed (the rest are checked and dropped: memory stays
+    # proportional to the raw lines, not to millions of parsed bodies).
+    entries: dict[int, LogEntry] = {}
     entry_problems: list[str] = []
     last_time: tuple[str, str] | None = None
     for seq, raw in enumerate(bundle.entry_lines):
@@ -236,10 +238,10 @@ def verify_bundle(
         try:
             e = parse_entry(raw, expected_seq=seq)
         except VerificationError as exc:
-            entries.append(None)
             entry_problems.append(str(exc))
         else:
-            entries.append(e)
+            if e.kind.startswith("draw."):
+                entries[seq] = e
             key = _time_key(e.time)
             if last_time is not None and key < last_time:
                 entry_problems.append(
@@ -262,7 +264,7 @@ def verify_bundle(
         if m.get("root") != tree.root().hex():
             problems.append(f"root {m.get('root')!r} is not the entries' root {tree.root().hex()}")
         logged = {
-            str(e.body.get("draw")) for e in entries if e is not None and e.kind == "draw.roster"
+            str(e.body.get("draw")) for e in entries.values() if e.kind == "draw.roster"
         }
         listed = set(bundle.draws) | {
             str(d.get("id")) for d in m.get("draws", []) if isinstance(d, dict)
@@ -273,7 +275,7 @@ def verify_bundle(
             draw_id = item.get("id")
             for kind in ("roster", "result"):
                 seq = item.get(f"{kind}_seq")
-                e = entries[seq] if isinstance(seq, int) and 0 <= seq < total else None
+                e = entries.get(seq) if isinstance(seq, int) else None
                 if e is None or e.kind != f"draw.{kind}" or e.body.get("draw") != draw_id:
                     problems.append(
                         f"draw {draw_id}: {kind}_seq {seq!r} is not its draw.{kind} entry"
@@ -378,8 +380,8 @@ def verify_bundle(
     del signed_ok
 
     by_draw: dict[str, list[LogEntry]] = {}
-    for maybe in entries:
-        if maybe is not None and maybe.kind.startswith("draw."):
+    for maybe in entries.values():
+        if maybe.kind.startswith("draw."):
             by_draw.setdefault(str(maybe.body.get("draw")), []).append(maybe)
     for draw_id in sorted(
         set(bundle.draws)
