@@ -31,14 +31,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import lottery  # noqa: E402
-from audit import draw, note  # noqa: E402
-from audit.bundle import DrawFiles, write_bundle  # noqa: E402
-from audit.checkpoint import sign_checkpoint  # noqa: E402
-from audit.cosignature import add_cosignature  # noqa: E402
-from audit.log import LogBuilder  # noqa: E402
-from audit.registration import registration_body  # noqa: E402
-from audit.verify import render_text, verify_bundle  # noqa: E402
+import lottery
+from audit import draw, note
+from audit.bundle import DrawFiles, write_bundle
+from audit.checkpoint import sign_checkpoint
+from audit.cosignature import add_cosignature
+from audit.log import LogBuilder
+from audit.registration import registration_body
+from audit.verify import render_text, verify_bundle
 
 ORIGIN = "bench.paiwei.example/log"
 DRAW_ID = "bench-r1"
