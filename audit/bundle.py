@@ -5,6 +5,8 @@ Layout (normative text: docs/log-format.md §Bundle)::
     manifest.json                 RFC 8785 JSON + "\\n": format, origin, log size, root, draws
     log/entries.jsonl             entry i on line i (RFC 8785 bytes, each line ends "\\n")
     log/checkpoint                the signed checkpoint of the whole log, with cosignatures
+    log/checkpoints/<size>        optional earlier cosigned checkpoints (e.g. right after the
+                                  reveals): witness-timed anchors for the timing check
     draws/<draw id>/instance.json the lottery instance (with its seed) exactly as drawn
     draws/<draw id>/result.json   the lottery result exactly as ``python -m lottery run`` wrote it
     keys/log.vkey                 the log's verifier key (one line)
@@ -67,6 +69,7 @@ def write_bundle(
     draws: Mapping[str, DrawFiles],
     log_vkey: str,
     witness_vkeys: Sequence[str] = (),
+    checkpoints: Sequence[str] = (),
 ) -> Path:
     """Write a publication bundle into ``directory`` (created; must not exist or be empty).
 
@@ -74,7 +77,10 @@ def write_bundle(
     ``checkpoint`` the signed (and possibly cosigned) checkpoint note for exactly these entries;
     ``draws`` maps draw id -> :class:`DrawFiles`; each draw id must have a ``draw.roster`` and a
     ``draw.result`` entry in the log. Raises :class:`audit.errors.MalformedError` if the inputs
-    are inconsistent. Returns the bundle's path.
+    are inconsistent. ``checkpoints`` are earlier signed (and cosigned) checkpoints of this log,
+    each of a prefix of ``entries``; they are published as ``log/checkpoints/<size>`` so a
+    verifier can show, with the witnesses' cosignature times, that the reveals were logged
+    before the beacon was known. Returns the bundle's path.
     """
     out = Path(directory)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -84,6 +90,12 @@ def write_bundle(
         raise MalformedError(
             "checkpoint origin differs from the bundle's", expected=origin, found=cp.origin
         )
+    earlier = {}
+    for text in checkpoints:
+        ecp = verify_checkpoint(text, [log_vkey])
+        if ecp.origin != origin or ecp.size > len(entries):
+            raise MalformedError(f"earlier checkpoint of size {ecp.size} is not of this log")
+        earlier[ecp.size] = (ecp, text)
     tree = CompactRange()
     lines: list[bytes] = []
     draw_seqs: dict[str, dict[str, int]] = {}
@@ -92,6 +104,10 @@ def write_bundle(
             raise MalformedError(f"entry {seq} contains a newline; entries are canonical JSON")
         tree.append(leaf_hash(raw))
         lines.append(raw)
+        if tree.size in earlier and earlier[tree.size][0].root != tree.root():
+            raise MalformedError(
+                f"earlier checkpoint of size {tree.size} does not match the entries"
+            )
         # Index draw.roster / draw.result positions for the manifest.
         if raw.find(b'"kind":"draw.') >= 0:
             value = json.loads(raw)
@@ -122,6 +138,7 @@ def write_bundle(
         "log_size": tree.size,
         "root": tree.root().hex(),
         "draws": manifest_draws,
+        "checkpoints": sorted(earlier),
     }
     (out / "log").mkdir(parents=True, exist_ok=True)
     (out / "keys").mkdir(exist_ok=True)
@@ -130,6 +147,10 @@ def write_bundle(
             f.write(raw)
             f.write(b"\n")
     (out / "log" / "checkpoint").write_text(checkpoint, encoding="utf-8", newline="")
+    if earlier:
+        (out / "log" / "checkpoints").mkdir()
+        for size, (_, text) in sorted(earlier.items()):
+            (out / "log" / "checkpoints" / str(size)).write_text(text, encoding="utf-8", newline="")
     for draw_id in sorted(draws):
         d = out / "draws" / draw_id
         d.mkdir(parents=True)
@@ -154,6 +175,7 @@ class Bundle:
     draws: dict[str, DrawFiles] = field(default_factory=dict)
     log_vkey: str | None = None
     witness_vkeys: list[str] = field(default_factory=list)
+    checkpoints: dict[int, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
 
@@ -205,6 +227,16 @@ def read_bundle(directory: str | os.PathLike[str]) -> Bundle:
             )
         except FileNotFoundError as exc:
             problems.append(f"draw {draw_id}: {Path(exc.filename).name} is missing")
+    sizes = manifest.get("checkpoints", [])
+    if not isinstance(sizes, list) or not all(isinstance(n, int) and n >= 0 for n in sizes):
+        raise BundleError("manifest.json: 'checkpoints' must be an array of tree sizes")
+    for n in sizes:
+        try:
+            bundle.checkpoints[n] = (path / "log" / "checkpoints" / str(n)).read_text(
+                encoding="utf-8"
+            )
+        except (FileNotFoundError, UnicodeDecodeError):
+            problems.append(f"log/checkpoints/{n} is missing or not UTF-8")
     keys = path / "keys"
     if (keys / "log.vkey").exists():
         bundle.log_vkey = (keys / "log.vkey").read_text(encoding="utf-8").strip() or None

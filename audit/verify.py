@@ -18,12 +18,15 @@ Checks, by name:
 - ``log.cosignatures``     at least K cosignatures (tlog-cosignature) by trusted witnesses
 - ``log.consistency``      the log is an append-only extension of ``--previous`` (RFC 9162
                            §2.1.4 consistency proof)
+- ``log.checkpoints``      (when the bundle has earlier checkpoints) each is signed by the log
+                           and consistent with the final one; their cosignatures are time anchors
 - ``draw[<id>].transcript``  draw entries in order: roster, commit+, reveal*, beacon, seed, result
 - ``draw[<id>].witnesses``   roster witnesses trusted; commit and reveal notes signed by them
 - ``draw[<id>].reveals``     reveals match commitments; at least the minimum number of reveals
 - ``draw[<id>].beacon``      the beacon is the one fixed in the roster and its value is right
                            (audit.beacon)
 - ``draw[<id>].timing``      commitments and reveals were logged before the beacon was published
+                           (and, when a trusted cosignature covers them, witnessed so)
 - ``draw[<id>].seed``        the seed recomputed from roster digest, beacon and reveals
 - ``draw[<id>].instance``    instance.json's digest without seed equals the roster's; its seed
                            equals the logged seed
@@ -263,9 +266,7 @@ def verify_bundle(
             )
         if m.get("root") != tree.root().hex():
             problems.append(f"root {m.get('root')!r} is not the entries' root {tree.root().hex()}")
-        logged = {
-            str(e.body.get("draw")) for e in entries.values() if e.kind == "draw.roster"
-        }
+        logged = {str(e.body.get("draw")) for e in entries.values() if e.kind == "draw.roster"}
         listed = set(bundle.draws) | {
             str(d.get("id")) for d in m.get("draws", []) if isinstance(d, dict)
         }
@@ -377,6 +378,41 @@ def verify_bundle(
         )
 
     run("log.consistency", consistency_check)
+
+    # Witness-timed anchors: (tree size, witness, cosignature time) from every trusted
+    # cosignature on the final and the earlier checkpoints.
+    anchors: list[tuple[int, str, int]] = []
+    try:
+        for c in verify_cosignatures(bundle.checkpoint, roots.witness_keys(origin), now=now):
+            anchors.append((total, c.name, c.timestamp))
+    except AuditError:
+        pass  # already reported by log.cosignatures
+
+    def earlier_check() -> str:
+        problems: list[str] = []
+        for size, text in sorted(bundle.checkpoints.items()):
+            try:
+                ecp = verify_checkpoint(text, log_keys)
+                if ecp.origin != origin:
+                    raise VerificationError("origin", expected=origin, found=ecp.origin)
+                if ecp.size != size or size > total:
+                    raise VerificationError("size", expected=size, found=ecp.size)
+                final = cp_holder[0] if cp_holder else None
+                if final is None:
+                    raise VerificationError("the final checkpoint is unreadable")
+                proof = consistency_proof(leaves, size)
+                verify_consistency(size, final.size, proof, ecp.root, final.root)
+                for c in verify_cosignatures(text, roots.witness_keys(origin), now=now):
+                    anchors.append((size, c.name, c.timestamp))
+            except (VerificationError, AuditError) as exc:
+                problems.append(f"log/checkpoints/{size}: {exc}")
+        if problems:
+            raise VerificationError(_summarise(problems))
+        sizes = ", ".join(str(n) for n in sorted(bundle.checkpoints))
+        return f"earlier checkpoint(s) of size {sizes} signed and consistent with the final one"
+
+    if bundle.checkpoints:
+        run("log.checkpoints", earlier_check)
     del signed_ok
 
     by_draw: dict[str, list[LogEntry]] = {}
@@ -396,6 +432,7 @@ def verify_bundle(
             roots,
             beacon_mod,
             lottery_mod,
+            anchors,
         )
         tick(f"verifying draw {draw_id}", 1, 1)
     return report
@@ -447,6 +484,7 @@ def _verify_draw(
     roots: TrustRoots,
     beacon_mod: ModuleType | None,
     lottery_mod: ModuleType | None,
+    anchors: Sequence[tuple[int, str, int]] = (),
 ) -> None:
     run = CheckRunner(report)
     d = _Draw()
@@ -658,7 +696,21 @@ def _verify_draw(
             raise VerificationError(
                 f"logged at or after the beacon could be known ({when}): " + _summarise(late)
             )
-        return f"roster, commitments and reveals logged before {when}"
+        last = max(e.seq for e in [d.roster, *d.commits, *d.reveals] if e is not None)
+        witnessed = sorted(
+            (t, name, size) for size, name, t in anchors if size > last and t < published
+        )
+        if witnessed:
+            t, name, size = witnessed[0]
+            stamp = datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return (
+                f"roster, commitments and reveals logged before {when}; witnessed: {name} "
+                f"cosigned a checkpoint of size {size} (covering entry {last}) at {stamp}"
+            )
+        return (
+            f"roster, commitments and reveals logged before {when} (by the log's own times; "
+            "no witness cosignature before then covers the reveals)"
+        )
 
     run(f"{prefix}.timing", timing)
 

@@ -67,6 +67,7 @@ def build_campaign(
     revealing: tuple[int, ...] = (0, 1, 2),
     min_reveals: int = 2,
     cosigners: int = 2,
+    witnessed_reveals: bool = True,
 ) -> Campaign:
     """Build and write a valid bundle into ``directory`` (which must not exist or be empty)."""
     log_skey, log_vkey = note.generate_key(ORIGIN, seed=hashlib.sha256(b"log").digest())
@@ -129,6 +130,9 @@ def build_campaign(
             f"witness:{i}",
             draw.reveal_body(DRAW_ID, w_vkeys[i], r),
         )
+    # A witness cosigns the log right after the reveals, before the beacon round is published.
+    after_reveals = sign_checkpoint(ORIGIN, log.size, log.root(), log_skey)
+    after_reveals = add_cosignature(after_reveals, w_skeys[2], _unix("2026-07-23T07:30:00Z"))
     evidence = {"source": "drand-quicknet", "round": QUICKNET_ROUND, "signature": QUICKNET_SIG}
     value = bytes.fromhex(QUICKNET_RANDOMNESS)
     log.append(
@@ -159,6 +163,7 @@ def build_campaign(
         draws={DRAW_ID: DrawFiles(instance_bytes, result)},
         log_vkey=log_vkey,
         witness_vkeys=w_vkeys,
+        checkpoints=[early, after_reveals] if witnessed_reveals else [early],
     )
     return Campaign(
         path=path,

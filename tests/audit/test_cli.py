@@ -286,4 +286,4 @@ def test_python_dash_m_audit(campaign: Campaign, tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "VALID: all 15 checks passed." in proc.stdout
+    assert "VALID: all 16 checks passed." in proc.stdout

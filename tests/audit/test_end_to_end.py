@@ -381,3 +381,23 @@ def test_untrusted_witness_in_roster(campaign: Campaign) -> None:
     trust = [campaign.log_vkey, campaign.witness_vkeys[0], campaign.witness_vkeys[1]]
     failed = _failed(_verify(campaign, trust=trust))
     assert "in the roster is not among the trusted keys" in failed[f"{P}.witnesses"]
+
+
+def test_timing_is_witnessed_by_an_earlier_cosigned_checkpoint(campaign: Campaign) -> None:
+    detail = _status(_verify(campaign))[f"{P}.timing"][1]
+    assert "witnessed: notary.example/w2 cosigned a checkpoint of size 31" in detail
+
+
+def test_timing_without_a_witness_anchor_says_so(tmp_path: Path) -> None:
+    c = build_campaign(tmp_path / "b", witnessed_reveals=False)
+    status, detail = _status(_verify(c))[f"{P}.timing"]
+    assert status == "passed" and "by the log's own times" in detail
+
+
+def test_forged_earlier_checkpoint(campaign: Campaign, tmp_path: Path) -> None:
+    path = _copy(campaign, tmp_path)
+    forged = sign_checkpoint(ORIGIN, 31, b"\x07" * 32, campaign.log_skey)
+    (path / "log" / "checkpoints" / "31").write_text(forged)
+    failed = _failed(_verify(campaign, path))
+    assert "log/checkpoints/31:" in failed["log.checkpoints"]
+    assert "does not lead to the old root" in failed["log.checkpoints"]
