@@ -157,6 +157,11 @@ class CheckRunner:
         except (VerificationError, AuditError) as exc:
             self.report.add(name, "failed", str(exc))
             return False
+        except Exception as exc:
+            # Untrusted bundle content of an unexpected shape (e.g. a number where a list
+            # belongs): the check cannot pass, and the report says what broke.
+            self.report.add(name, "failed", f"malformed input ({type(exc).__name__}: {exc})")
+            return False
         self.report.add(name, "passed", detail)
         return True
 

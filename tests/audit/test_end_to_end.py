@@ -401,3 +401,18 @@ def test_forged_earlier_checkpoint(campaign: Campaign, tmp_path: Path) -> None:
     failed = _failed(_verify(campaign, path))
     assert "log/checkpoints/31:" in failed["log.checkpoints"]
     assert "does not lead to the old root" in failed["log.checkpoints"]
+
+
+def test_hostile_body_shapes_give_failed_checks_not_tracebacks(
+    campaign: Campaign, tmp_path: Path
+) -> None:
+    entries = _entries(campaign)
+    roster = _find(entries, "draw.roster")["body"]
+    roster["witnesses"] = 7
+    roster["beacon"] = ["not", "an", "object"]
+    _find(entries, "draw.seed")["body"]["revealed"] = {"x": 1}
+    report = _verify(campaign, _republish(campaign, tmp_path, entries), previous=None)
+    failed = _failed(report)
+    assert report.verdict == "INVALID"
+    assert "draw.roster has no witness keys" in failed[f"{P}.witnesses"]
+    assert f"{P}.beacon" in failed
