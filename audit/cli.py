@@ -210,18 +210,24 @@ def _print_report(report: Report, as_json: bool) -> None:
         return
     if sys.stdout.isatty():
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         colour = {"passed": "green", "failed": "red", "not performed": "yellow"}
         table = Table(title=f"paiwei-audit: {report.subject}", show_lines=False)
         for col in ("", "check", "status", "detail"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")
         for c in report.checks:
             mark = {"passed": "✔", "failed": "✘", "not performed": "–"}[c.status]
-            table.add_row(mark, c.name, f"[{colour[c.status]}]{c.status}[/]", c.detail)
+            # Names like draw[<id>] would otherwise be read as rich markup.
+            table.add_row(
+                mark, escape(c.name), f"[{colour[c.status]}]{c.status}[/]", escape(c.detail)
+            )
         console = Console()
         console.print(table)
-        console.print(render_text(report).splitlines()[-1], style="bold")
+        console.print(
+            render_text(report).splitlines()[-1], style="bold", markup=False, highlight=False
+        )
     else:
         sys.stdout.write(render_text(report))
 
