@@ -65,6 +65,7 @@ THRESHOLD = 1e-3
 MIN_GROUP = 20
 DEFAULT_BINS = 10
 _SMALL = "(small groups)"
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 class FairnessInputError(ValueError):
@@ -209,7 +210,7 @@ def _validate(outcomes: Sequence[Outcome]) -> None:
             t = o.ticket
             if not isinstance(t, str) or len(t) < 16:
                 raise FairnessInputError(f"{where}.ticket: must be at least 16 hex digits")
-            if not all(c in "0123456789abcdefABCDEF" for c in t):
+            if not _HEX.issuperset(t):
                 raise FairnessInputError(f"{where}.ticket: not a hexadecimal string")
         key = (o.unit_id, o.pool)
         if key in seen_pool:

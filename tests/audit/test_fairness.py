@@ -27,7 +27,9 @@ BANDS = ("hukou_property", "hukou", "residence_permit")
 
 
 def hmac_ticket(seed: bytes, unit_id: str) -> str:
-    return hmac.new(seed, unit_id.encode(), hashlib.sha256).hexdigest()
+    """The lottery spec's single tie-breaking ticket: HKDF-Expand(PRK=seed, info=utf8(unit), L=32),
+    i.e. the first RFC 5869 block HMAC-SHA256(seed, info || 0x01)."""
+    return hmac.new(seed, unit_id.encode() + b"\x01", hashlib.sha256).hexdigest()
 
 
 Applicant = tuple[str, int, int, str, list[tuple[str, str]]]  # id, day, position, district, choices
