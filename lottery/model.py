@@ -143,11 +143,11 @@ def _tname(v: object) -> str:
     return "an object"
 
 
-def _check_int(v: object, where: str, minimum: int) -> int:
+def _check_int(v: object, where: str, minimum: int, ctx: str) -> int:
     if type(v) is not int:
-        raise InvalidInstance(where, f"must be an integer, got {_tname(v)}")
+        raise InvalidInstance(where, f"must be an integer, got {_tname(v)} ({ctx})")
     if not minimum <= v <= MAX_SAFE_INT:
-        raise InvalidInstance(where, f"{v} is out of range [{minimum}, {MAX_SAFE_INT}]")
+        raise InvalidInstance(where, f"{v} is out of range [{minimum}, {MAX_SAFE_INT}] ({ctx})")
     return v
 
 
@@ -227,7 +227,7 @@ def parse_instance(data: bytes) -> Instance:
         if sid in school_ids:
             raise InvalidInstance(f"{where}.id", f"duplicate school id {sid!r}")
         school_ids.add(sid)
-        cap = _check_int(s["capacity"], f"{where}.capacity (school {sid!r})", 0)
+        cap = _check_int(s["capacity"], f"{where}.capacity", 0, f"school {sid!r}")
         schools.append(School(sid, cap))
 
     raw_apps = obj["applicants"]
@@ -282,7 +282,9 @@ def parse_instance(data: bytes) -> Instance:
                     raise InvalidInstance(
                         f"{where}.priority", f"unknown school {sid!r} (applicant {aid!r})"
                     )
-                _check_int(p, f"{where}.priority.{sid} (applicant {aid!r})", -MAX_SAFE_INT)
+                _check_int(
+                    p, f"{where}.priority", -MAX_SAFE_INT, f"school {sid!r}, applicant {aid!r}"
+                )
             prio = tuple(sorted(rp.items()))
         group = a.get("group")
         if group is not None:
