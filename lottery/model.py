@@ -175,15 +175,28 @@ def _find_duplicate_member(data: bytes) -> None:
         seen: set[str] = set()
         for k, _ in pairs:
             if k in seen:
-                raise InvalidInstance(repr(k), "duplicate member name in one object")
+                raise InvalidInstance(k, "member name appears twice in one object")
             seen.add(k)
         return dict(pairs)
 
-    json.loads(data, object_pairs_hook=hook)
+    try:
+        json.loads(data, object_pairs_hook=hook)
+    except (ValueError, RecursionError):
+        pass  # orjson already accepted the text; nothing more to learn here
 
 
 def parse_instance(data: bytes) -> Instance:
     """Parse and validate paiwei-instance/1 bytes; raise ``InvalidInstance`` naming the field."""
+    try:
+        return _parse(data)
+    except InvalidInstance as exc:
+        if exc.field != "(document)":
+            # A duplicate member may be the real cause (the parser kept the last one).
+            _find_duplicate_member(data)
+        raise
+
+
+def _parse(data: bytes) -> Instance:
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as exc:

@@ -245,7 +245,7 @@ def invalid() -> dict[str, tuple[bytes, str]]:
         ),
         "duplicate-member": (
             _dump(good)[:-3] + b',\n "seed": "' + ("00" * 32).encode() + b'"\n}\n',
-            "'seed'",
+            "seed",
         ),
     }  # fmt: skip
 
