@@ -7,6 +7,7 @@ SHA-256 of its RFC 8785 form.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -179,10 +180,9 @@ def _find_duplicate_member(data: bytes) -> None:
             seen.add(k)
         return dict(pairs)
 
-    try:
+    # orjson already accepted the text; a complaint of the stdlib parser teaches nothing more
+    with contextlib.suppress(ValueError, RecursionError):
         json.loads(data, object_pairs_hook=hook)
-    except (ValueError, RecursionError):
-        pass  # orjson already accepted the text; nothing more to learn here
 
 
 def parse_instance(data: bytes) -> Instance:
