@@ -274,6 +274,14 @@ def _assign(
     """Tickets, school orders and the mechanism for ``seed``: returns the orders, each unit's
     placed choice index (-1 = unplaced) and each school's admitted positions (ascending)."""
     orders = _Orders(seed, instance.tie_breaking, units)
+    placed_k, admitted = _mechanism(instance, units, orders)
+    return orders, placed_k, admitted
+
+
+def _mechanism(
+    instance: Instance, units: _Units, orders: _Orders
+) -> tuple[list[int], list[list[int]]]:
+    """Run the instance's mechanism on precomputed school orders (spec section 6)."""
     n_s = len(units.school_ids)
     n_u = len(units.ids)
     choose: list[_Choose] = []
@@ -338,7 +346,7 @@ def _assign(
             pending = [u for u in pending if placed_k[u] < 0 and r < len(uch[u])]
         for lst in admitted:
             lst.sort()
-    return orders, placed_k, admitted
+    return placed_k, admitted
 
 
 def _result(
