@@ -113,7 +113,8 @@ def simulate(instance: Instance, draws: int) -> Simulation:
         for s, sid in enumerate(units.school_ids)
     }
     chances: dict[str, Chances] = {}
-    for aid, u in units.of_applicant.items():
+    for a, u in zip(instance.applicants, units.unit_of, strict=True):
+        aid = a.id
         probs = tuple(h / draws for h in hits[u])
         chances[aid] = Chances(
             tuple(units.school_ids[s] for s in units.choices[u]),
