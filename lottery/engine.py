@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from lottery._gc import paused_gc
 from lottery.canonical import canonical_json_trusted
 from lottery.model import Instance, parse_instance
 
@@ -84,7 +85,8 @@ def result_bytes(result: Result) -> bytes:
 
 def run(data: bytes) -> bytes:
     """``result_bytes(draw(parse_instance(data)))`` — what ``python -m lottery run`` writes."""
-    return result_bytes(draw(parse_instance(data)))
+    with paused_gc():
+        return result_bytes(draw(parse_instance(data)))
 
 
 class _Units:
@@ -274,9 +276,10 @@ def _chooser(policy: str, sizes: list[int], grouped: bool) -> _Choose:
 
 def draw(instance: Instance) -> Result:
     """Run the lottery on a validated instance (docs/lottery-spec.md, paiwei-lottery/1)."""
-    units = _Units(instance)
-    orders, placed_k, admitted = _assign(instance, units, instance.seed)
-    return _result(instance, units, orders, placed_k, admitted)
+    with paused_gc():
+        units = _Units(instance)
+        orders, placed_k, admitted = _assign(instance, units, instance.seed)
+        return _result(instance, units, orders, placed_k, admitted)
 
 
 def _assign(

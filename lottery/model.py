@@ -17,6 +17,7 @@ from typing import Any, Literal, NamedTuple, NoReturn, cast
 
 import orjson
 
+from lottery._gc import paused_gc
 from lottery.canonical import MAX_SAFE_INT, canonical_json_trusted
 from lottery.errors import InvalidInstance
 
@@ -186,7 +187,8 @@ def _find_duplicate_member(data: bytes) -> None:
 def parse_instance(data: bytes) -> Instance:
     """Parse and validate paiwei-instance/1 bytes; raise ``InvalidInstance`` naming the field."""
     try:
-        return _parse(data)
+        with paused_gc():
+            return _parse(data)
     except InvalidInstance as exc:
         if exc.field != "(document)":
             # A duplicate member may be the real cause (the parser kept the last one).

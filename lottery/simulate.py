@@ -12,6 +12,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lottery._gc import paused_gc
 from lottery.engine import _assign, _Units
 from lottery.errors import LotteryError
 from lottery.model import Instance
@@ -95,7 +96,8 @@ def simulate(instance: Instance, draws: int) -> Simulation:
     full = [0] * n_s
     caps = [s.capacity for s in instance.schools]
     for i in range(draws):
-        orders, placed_k, admitted = _assign(instance, units, simulation_seed(instance.seed, i))
+        with paused_gc():
+            orders, placed_k, admitted = _assign(instance, units, simulation_seed(instance.seed, i))
         for u, k in enumerate(placed_k):
             if k >= 0:
                 hits[u][k] += 1
