@@ -1,0 +1,5 @@
+import sys
+
+from admissions.cli import main
+
+sys.exit(main())

@@ -1,0 +1,257 @@
+"""The transparency log inside the service's database (paiwei-log/1, docs/log-format.md).
+
+Theory of operation. Two ways in, one ordering:
+
+* :func:`append` -- *direct*: inside the caller's transaction, lock the single ``log_state`` row
+  (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite transactions are already serialised by
+  ``BEGIN IMMEDIATE``), restore the tree's right edge (``audit.merkle.CompactRange``), first
+  sequence every queued record (below), then add the entry. Used for low-rate officer actions
+  (phases, schools, review, freeze; the ceremony's draw entries), whose seq is needed at once.
+* :func:`enqueue` + :func:`sequence` -- *queued* (Trillian's queue/sequencer design), used for
+  high-rate family actions (registration, edit, withdrawal): the record (kind, actor, body) is
+  inserted into ``log_queue`` in the same transaction as the state change, so a change and its
+  log record commit or roll back together without every registration queueing for the global
+  lock. Right after its commit the request waits (:func:`sequenced`) for the process's
+  :class:`Sequencer`, which takes the lock once and moves *every* queued record into the tree in
+  queue order; under load one round sequences many (group commit), and the request answers only
+  once its own entry has its seq. A crash between
+  the two leaves the record queued; the next sequencing (any request, any direct append) picks
+  it up, so nothing committed is ever left out.
+
+Either way an entry's seq is the tree size when it is added and its time is the clock, but never
+earlier than the previous entry's time, so "contiguous seq, non-decreasing time" holds however
+transactions race. A direct append drains the queue first: e.g. a phase change to ``closed``
+(which waits for in-flight registrations through the campaign row lock) logs after them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from admissions.auditlog.models import LogEntry, LogQueue, LogState
+from admissions.clock import rfc3339
+from admissions.context import Context
+from admissions.errors import InvalidInput
+
+SEQUENCE_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Appended:
+    seq: int
+    time: str
+    entry: bytes
+    size: int
+    root: bytes
+
+
+class _Tree:
+    """The locked log state plus its right edge, for one transaction."""
+
+    def __init__(self, state: LogState) -> None:
+        from audit.merkle import CompactRange
+
+        self.state = state
+        h = state.hashes
+        self.edge = CompactRange(state.size, [h[i : i + 32] for i in range(0, len(h), 32)])
+
+    def add(
+        self, ctx: Context, kind: str, actor: str, body: Mapping[str, object], queue_id: int | None
+    ) -> tuple[LogEntry, str]:
+        from audit.log import entry_bytes
+        from audit.merkle import leaf_hash
+
+        time = max(rfc3339(ctx.clock()), self.state.last_time)
+        seq = self.edge.size
+        entry = entry_bytes(seq, time, kind, actor, body)
+        lh = leaf_hash(entry)
+        self.edge.append(lh)
+        self.state.last_time = time
+        return (
+            LogEntry(seq=seq, kind=kind, time=time, entry=entry, leaf_hash=lh, queue_id=queue_id),
+            time,
+        )
+
+    def store(self) -> None:
+        self.state.size = self.edge.size
+        self.state.hashes = b"".join(self.edge.hashes())
+
+
+async def _lock(session: AsyncSession) -> _Tree:
+    state = (
+        await session.execute(sa.select(LogState).where(LogState.id == 1).with_for_update())
+    ).scalar_one()
+    return _Tree(state)
+
+
+async def _drain(session: AsyncSession, ctx: Context, tree: _Tree) -> int:
+    """Sequence every queued record (in queue order) into the locked tree."""
+    import json
+
+    done = 0
+    while True:
+        rows = list(
+            (
+                await session.execute(
+                    sa.select(LogQueue).order_by(LogQueue.id).limit(SEQUENCE_BATCH)
+                )
+            ).scalars()
+        )
+        if not rows:
+            return done
+        entries = [tree.add(ctx, q.kind, q.actor, json.loads(q.body), q.id)[0] for q in rows]
+        session.add_all(entries)
+        await session.execute(sa.delete(LogQueue).where(LogQueue.id.in_([q.id for q in rows])))
+        done += len(rows)
+        if len(rows) < SEQUENCE_BATCH:
+            return done
+
+
+async def append(
+    session: AsyncSession,
+    ctx: Context,
+    kind: str,
+    actor: str,
+    body: Mapping[str, object],
+) -> Appended:
+    """Append one entry now, in the caller's transaction (after any queued records)."""
+    tree = await _lock(session)
+    await _drain(session, ctx, tree)
+    row, time = tree.add(ctx, kind, actor, body, None)
+    session.add(row)
+    tree.store()
+    await session.flush()
+    return Appended(row.seq, time, row.entry, tree.edge.size, tree.edge.root())
+
+
+async def enqueue(session: AsyncSession, kind: str, actor: str, body: Mapping[str, object]) -> int:
+    """Queue a log record in the caller's transaction; returns its queue id. The caller must
+    :func:`sequence` after committing (and gets its entry from the result)."""
+    from lottery import canonical_json
+
+    q = LogQueue(kind=kind, actor=actor, body=canonical_json(dict(body)))
+    session.add(q)
+    await session.flush()
+    return q.id
+
+
+async def sequence(
+    session: AsyncSession, ctx: Context, queue_id: int | None = None
+) -> LogEntry | None:
+    """Move every queued record into the tree (own transaction, one lock). With ``queue_id``,
+    returns that record's :class:`LogEntry` (sequenced now or earlier)."""
+    async with session.begin():
+        tree = await _lock(session)
+        if await _drain(session, ctx, tree):
+            tree.store()
+        await session.flush()
+        if queue_id is None:
+            return None
+        return (
+            await session.execute(sa.select(LogEntry).where(LogEntry.queue_id == queue_id))
+        ).scalar_one_or_none()
+
+
+class Sequencer:
+    """One per engine and event loop: requests that queued a record wait here; a single task
+    takes the lock, sequences *everything* queued (other workers' records too), commits, and
+    hands each waiter its entry. Under load one lock acquisition serves many requests (group
+    commit) instead of every request queueing for the lock."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._waiters: dict[int, asyncio.Future[LogEntry]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def wait(self, ctx: Context, queue_id: int) -> LogEntry:
+        fut: asyncio.Future[LogEntry] = asyncio.get_running_loop().create_future()
+        self._waiters[queue_id] = fut
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(ctx))
+        return await fut
+
+    async def _run(self, ctx: Context) -> None:
+        while self._waiters:
+            wanted = list(self._waiters)
+            try:
+                async with self._sessionmaker() as session, session.begin():
+                    tree = await _lock(session)
+                    if await _drain(session, ctx, tree):
+                        tree.store()
+                    await session.flush()
+                    rows = list(
+                        (
+                            await session.execute(
+                                sa.select(LogEntry).where(LogEntry.queue_id.in_(wanted))
+                            )
+                        ).scalars()
+                    )
+            except Exception as exc:  # every waiter of this round gets the error (a 500)
+                for qid in wanted:
+                    fut = self._waiters.pop(qid, None)
+                    if fut is not None and not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for row in rows:
+                fut = self._waiters.pop(row.queue_id, None)  # type: ignore[arg-type]
+                if fut is not None and not fut.done():
+                    fut.set_result(row)
+
+
+_SEQUENCERS: weakref.WeakKeyDictionary[Any, dict[int, Sequencer]] = weakref.WeakKeyDictionary()
+
+
+async def sequenced(session: AsyncSession, ctx: Context, queue_id: int) -> LogEntry:
+    """After committing a queued record: wait until it is in the tree; return its entry."""
+    engine = session.bind
+    loops = _SEQUENCERS.setdefault(engine, {})
+    loop_id = id(asyncio.get_running_loop())
+    seq = loops.get(loop_id)
+    if seq is None:
+        seq = loops[loop_id] = Sequencer(async_sessionmaker(engine, expire_on_commit=False))
+    return await seq.wait(ctx, queue_id)
+
+
+async def tree_head(session: AsyncSession) -> tuple[int, bytes]:
+    """(size, root) of the log as committed."""
+    from audit.merkle import CompactRange
+
+    async with session.begin():
+        state = (await session.execute(sa.select(LogState).where(LogState.id == 1))).scalar_one()
+    h = state.hashes
+    edge = CompactRange(state.size, [h[i : i + 32] for i in range(0, len(h), 32)])
+    return edge.size, edge.root()
+
+
+async def signed_checkpoint(session: AsyncSession, ctx: Context) -> str:
+    """The log's C2SP checkpoint for its current size, signed with the log key."""
+    from audit.checkpoint import sign_checkpoint
+
+    size, root = await tree_head(session)
+    return sign_checkpoint(ctx.settings.log_origin, size, root, ctx.settings.log_signing_key)
+
+
+async def entries(session: AsyncSession, start: int, limit: int) -> list[LogEntry]:
+    if start < 0:
+        raise InvalidInput("start", "must be >= 0")
+    async with session.begin():
+        rows = await session.execute(
+            sa.select(LogEntry)
+            .where(LogEntry.seq >= start, LogEntry.seq < start + limit)
+            .order_by(LogEntry.seq)
+        )
+        return list(rows.scalars())
+
+
+async def all_entries(session: AsyncSession) -> list[bytes]:
+    """Every entry's bytes in seq order (for bundles; O(n) memory)."""
+    async with session.begin():
+        rows = await session.execute(sa.select(LogEntry.entry).order_by(LogEntry.seq))
+        return [r for (r,) in rows]

@@ -1,0 +1,1 @@
+"""Database layer: declarative base, async engine/session factory, programmatic Alembic."""
