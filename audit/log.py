@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from audit._canon import canonical_json
 from audit.errors import MalformedError
 from audit.merkle import CompactRange, leaf_hash
@@ -70,12 +72,10 @@ class LogEntry:
 
 def parse_entry(raw: bytes, *, expected_seq: int | None = None) -> LogEntry:
     """Parse entry bytes and require them to be exactly canonical (RFC 8785) paiwei-log/1."""
-    import json
-
     where = f"entry {expected_seq}" if expected_seq is not None else "entry"
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise MalformedError(f"{where}: not JSON ({exc})") from exc
     if not isinstance(value, dict):
         raise MalformedError(f"{where}: not a JSON object")

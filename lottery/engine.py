@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from lottery._gc import paused_gc
 from lottery.canonical import canonical_json_trusted
 from lottery.model import Instance, parse_instance
 
@@ -84,7 +85,8 @@ def result_bytes(result: Result) -> bytes:
 
 def run(data: bytes) -> bytes:
     """``result_bytes(draw(parse_instance(data)))`` — what ``python -m lottery run`` writes."""
-    return result_bytes(draw(parse_instance(data)))
+    with paused_gc():
+        return result_bytes(draw(parse_instance(data)))
 
 
 class _Units:
@@ -92,33 +94,44 @@ class _Units:
 
     def __init__(self, inst: Instance) -> None:
         sidx = {s.id: i for i, s in enumerate(inst.schools)}
+        to_idx = sidx.__getitem__
         self.school_ids = [s.id for s in inst.schools]
         self.ids: list[str] = []
         self.members: list[list[str]] = []
         self.choices: list[list[int]] = []
         self.prio: list[list[int]] = []
-        self.of_applicant: dict[str, int] = {}
+        self.unit_of: list[int] = []  # unit number of each applicant, in instance order
+        ids, members, choices, prio, unit_of = (
+            self.ids, self.members, self.choices, self.prio, self.unit_of
+        )  # fmt: skip
         groups: dict[str, int] = {}
+        no_prio: list[int] = []
         for a in inst.applicants:
-            u = groups.get(a.group, -1) if a.group is not None else -1
+            aid, a_choices, a_prio, group = a
+            if group is None:
+                unit_of.append(len(ids))
+                ids.append(aid)
+                members.append([aid])
+                choices.append(list(map(to_idx, a_choices)))
+                prio.append([a.priority_at(c) for c in a_choices] if a_prio else no_prio)
+                continue
+            u = groups.get(group, -1)
             if u < 0:
-                u = len(self.ids)
-                if a.group is not None:
-                    groups[a.group] = u
-                self.ids.append(a.id if a.group is None else a.group)
-                self.members.append([a.id])
-                self.choices.append([sidx[c] for c in a.choices])
-                self.prio.append([a.priority_at(c) for c in a.choices] if a.priority else [])
+                u = groups[group] = len(ids)
+                ids.append(group)
+                members.append([aid])
+                choices.append(list(map(to_idx, a_choices)))
+                prio.append([a.priority_at(c) for c in a_choices] if a_prio else no_prio)
             else:
-                self.members[u].append(a.id)
-                if a.priority or self.prio[u]:
+                members[u].append(aid)
+                if a_prio or prio[u]:
                     # a member without a listed priority counts as 0 there
-                    old = self.prio[u] or [0] * len(a.choices)
-                    self.prio[u] = [
-                        max(x, a.priority_at(c)) for x, c in zip(old, a.choices, strict=True)
+                    old = prio[u] or [0] * len(a_choices)
+                    prio[u] = [
+                        max(x, a.priority_at(c)) for x, c in zip(old, a_choices, strict=True)
                     ]
-            self.of_applicant[a.id] = u
-        for m in self.members:
+            unit_of.append(u)
+        for m in members:
             if len(m) > 1:
                 m.sort()
         self.size = [len(m) for m in self.members]
@@ -263,9 +276,10 @@ def _chooser(policy: str, sizes: list[int], grouped: bool) -> _Choose:
 
 def draw(instance: Instance) -> Result:
     """Run the lottery on a validated instance (docs/lottery-spec.md, paiwei-lottery/1)."""
-    units = _Units(instance)
-    orders, placed_k, admitted = _assign(instance, units, instance.seed)
-    return _result(instance, units, orders, placed_k, admitted)
+    with paused_gc():
+        units = _Units(instance)
+        orders, placed_k, admitted = _assign(instance, units, instance.seed)
+        return _result(instance, units, orders, placed_k, admitted)
 
 
 def _assign(
@@ -274,6 +288,14 @@ def _assign(
     """Tickets, school orders and the mechanism for ``seed``: returns the orders, each unit's
     placed choice index (-1 = unplaced) and each school's admitted positions (ascending)."""
     orders = _Orders(seed, instance.tie_breaking, units)
+    placed_k, admitted = _mechanism(instance, units, orders)
+    return orders, placed_k, admitted
+
+
+def _mechanism(
+    instance: Instance, units: _Units, orders: _Orders
+) -> tuple[list[int], list[list[int]]]:
+    """Run the instance's mechanism on precomputed school orders (spec section 6)."""
     n_s = len(units.school_ids)
     n_u = len(units.ids)
     choose: list[_Choose] = []
@@ -338,7 +360,7 @@ def _assign(
             pending = [u for u in pending if placed_k[u] < 0 and r < len(uch[u])]
         for lst in admitted:
             lst.sort()
-    return orders, placed_k, admitted
+    return placed_k, admitted
 
 
 def _result(
@@ -350,11 +372,16 @@ def _result(
 ) -> Result:
     sids = units.school_ids
     members = units.members
+    new = tuple.__new__  # NamedTuple's own __new__ is a slow Python-level call
     unit_place: list[Placement | None] = [
-        None if k < 0 else Placement(sids[ch[k]], k + 1)
+        None if k < 0 else new(Placement, (sids[ch[k]], k + 1))
         for k, ch in zip(placed_k, units.choices, strict=True)
     ]
-    assignments = {a: unit_place[u] for a, u in units.of_applicant.items()}
+    assignments = dict(
+        zip(
+            (a.id for a in inst.applicants), map(unit_place.__getitem__, units.unit_of), strict=True
+        )
+    )
     schools: dict[str, SchoolOutcome] = {}
     for s, sid in enumerate(sids):
         o = orders.order[s]

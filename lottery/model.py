@@ -7,15 +7,17 @@ SHA-256 of its RFC 8785 form.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, NoReturn, cast
 
 import orjson
 
+from lottery._gc import paused_gc
 from lottery.canonical import MAX_SAFE_INT, canonical_json_trusted
 from lottery.errors import InvalidInstance
 
@@ -37,16 +39,14 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _SEED = re.compile("[0-9a-f]{64}")
 
 
-@dataclass(frozen=True, slots=True)
-class School:
+class School(NamedTuple):
     """A school offering ``capacity`` seats (>= 0)."""
 
     id: str
     capacity: int
 
 
-@dataclass(frozen=True, slots=True)
-class Applicant:
+class Applicant(NamedTuple):
     """An applicant: ranked ``choices`` (school ids), ``priority`` per school (absent = 0), and the
     id of the ``group`` (twins, triplets) it belongs to, if any.  ``priority`` is a tuple of
     (school id, value) pairs sorted by school id."""
@@ -143,11 +143,11 @@ def _tname(v: object) -> str:
     return "an object"
 
 
-def _check_int(v: object, where: str, minimum: int) -> int:
+def _check_int(v: object, where: str, minimum: int, ctx: str) -> int:
     if type(v) is not int:
-        raise InvalidInstance(where, f"must be an integer, got {_tname(v)}")
+        raise InvalidInstance(where, f"must be an integer, got {_tname(v)} ({ctx})")
     if not minimum <= v <= MAX_SAFE_INT:
-        raise InvalidInstance(where, f"{v} is out of range [{minimum}, {MAX_SAFE_INT}]")
+        raise InvalidInstance(where, f"{v} is out of range [{minimum}, {MAX_SAFE_INT}] ({ctx})")
     return v
 
 
@@ -175,15 +175,28 @@ def _find_duplicate_member(data: bytes) -> None:
         seen: set[str] = set()
         for k, _ in pairs:
             if k in seen:
-                raise InvalidInstance(repr(k), "duplicate member name in one object")
+                raise InvalidInstance(k, "member name appears twice in one object")
             seen.add(k)
         return dict(pairs)
 
-    json.loads(data, object_pairs_hook=hook)
+    # orjson already accepted the text; a complaint of the stdlib parser teaches nothing more
+    with contextlib.suppress(ValueError, RecursionError):
+        json.loads(data, object_pairs_hook=hook)
 
 
 def parse_instance(data: bytes) -> Instance:
     """Parse and validate paiwei-instance/1 bytes; raise ``InvalidInstance`` naming the field."""
+    try:
+        with paused_gc():
+            return _parse(data)
+    except InvalidInstance as exc:
+        if exc.field != "(document)":
+            # A duplicate member may be the real cause (the parser kept the last one).
+            _find_duplicate_member(data)
+        raise
+
+
+def _parse(data: bytes) -> Instance:
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -227,7 +240,7 @@ def parse_instance(data: bytes) -> Instance:
         if sid in school_ids:
             raise InvalidInstance(f"{where}.id", f"duplicate school id {sid!r}")
         school_ids.add(sid)
-        cap = _check_int(s["capacity"], f"{where}.capacity (school {sid!r})", 0)
+        cap = _check_int(s["capacity"], f"{where}.capacity", 0, f"school {sid!r}")
         schools.append(School(sid, cap))
 
     raw_apps = obj["applicants"]
@@ -235,59 +248,46 @@ def parse_instance(data: bytes) -> Instance:
         raise InvalidInstance("applicants", f"must be an array, got {_tname(raw_apps)}")
     applicants: list[Applicant] = []
     app_ids: set[str] = set()
+    ids_in_order: list[str] = []
     group_choices: dict[str, tuple[list[str], int]] = {}
-    colons = 0
+    group_colons = 0
+    members = 0  # object members seen in applicants (for the duplicate-member check)
+    new = tuple.__new__
     for i, a in enumerate(raw_apps):
-        where = f"applicants[{i}]"
-        if type(a) is not dict:
-            raise InvalidInstance(where, f"must be an object, got {_tname(a)}")
-        if not a.keys() <= _APPLICANT_KEYS:
-            _unknown(a, _APPLICANT_KEYS, where)
+        # Fast path: cheap whole-object predicates; any failure re-checks field by field.
+        if type(a) is not dict or not a.keys() <= _APPLICANT_KEYS:
+            _check_applicant(i, a, school_ids, app_ids)
         aid = a.get("id")
-        if type(aid) is not str or not aid or _CONTROL.search(aid):
-            if "id" not in a:
-                raise InvalidInstance(f"{where}.id", "missing")
-            _check_id(aid, f"{where}.id")
-        assert isinstance(aid, str)
-        if aid in app_ids:
-            raise InvalidInstance(f"{where}.id", f"duplicate applicant id {aid!r}")
-        app_ids.add(aid)
-        colons += aid.count(":")
         choices = a.get("choices")
-        if type(choices) is not list or not choices:
-            if "choices" not in a:
-                raise InvalidInstance(f"{where}.choices", f"missing (applicant {aid!r})")
-            raise InvalidInstance(
-                f"{where}.choices", f"must be a non-empty array of school ids (applicant {aid!r})"
-            )
-        for j, c in enumerate(choices):
-            if type(c) is not str or c not in school_ids:
-                raise InvalidInstance(
-                    f"{where}.choices[{j}]", f"unknown school {c!r} (applicant {aid!r})"
-                )
-        if len(set(choices)) != len(choices):
-            dup = next(c for j, c in enumerate(choices) if c in choices[:j])
-            raise InvalidInstance(
-                f"{where}.choices", f"school {dup!r} is listed twice (applicant {aid!r})"
-            )
+        if (
+            type(aid) is not str
+            or not aid
+            or aid in app_ids
+            or type(choices) is not list
+            or not choices
+        ):
+            _check_applicant(i, a, school_ids, app_ids)
+        try:
+            cs = set(choices)
+        except TypeError:  # an array or object among the choices
+            _check_applicant(i, a, school_ids, app_ids)
+        if len(cs) != len(choices) or not cs <= school_ids:
+            _check_applicant(i, a, school_ids, app_ids)
+        members += len(a)
         prio: tuple[tuple[str, int], ...] = ()
         rp = a.get("priority")
         if rp is not None:
             if type(rp) is not dict:
-                raise InvalidInstance(
-                    f"{where}.priority", f"must be an object, got {_tname(rp)} (applicant {aid!r})"
-                )
-            for sid, p in rp.items():
-                if sid not in school_ids:
-                    raise InvalidInstance(
-                        f"{where}.priority", f"unknown school {sid!r} (applicant {aid!r})"
-                    )
-                _check_int(p, f"{where}.priority.{sid} (applicant {aid!r})", -MAX_SAFE_INT)
-            prio = tuple(sorted(rp.items()))
+                _check_applicant(i, a, school_ids, app_ids)
+            if rp:
+                _check_priority(i, aid, rp, school_ids)
+                prio = tuple(sorted(rp.items()))
+                members += len(rp)
         group = a.get("group")
         if group is not None:
+            where = f"applicants[{i}]"
             _check_id(group, f"{where}.group")
-            colons += group.count(":")
+            group_colons += group.count(":")
             first = group_choices.get(group)
             if first is None:
                 group_choices[group] = (choices, i)
@@ -297,7 +297,14 @@ def parse_instance(data: bytes) -> Instance:
                     f"applicant {aid!r} is in group {group!r} but its choices differ from those "
                     f"of applicants[{first[1]}]",
                 )
-        applicants.append(Applicant(aid, tuple(choices), prio, group))
+        app_ids.add(aid)
+        ids_in_order.append(aid)
+        applicants.append(new(Applicant, (aid, tuple(choices), prio, group)))
+    joined_ids = "".join(ids_in_order)
+    if _CONTROL.search(joined_ids):
+        for i, aid in enumerate(ids_in_order):
+            _check_id(aid, f"applicants[{i}].id")
+    colons = joined_ids.count(":") + group_colons
     for g, (_, i) in group_choices.items():
         if g in app_ids:
             raise InvalidInstance(
@@ -307,7 +314,9 @@ def parse_instance(data: bytes) -> Instance:
     # Duplicate member names are invalid (the "last one wins" of common parsers is ambiguous).
     # Fast exact check: with no escapes in the text, every ':' byte is either a name separator or
     # inside a string we kept, so the counts match iff no member was overwritten.
-    if b"\\" in data or _separator_colons(raw_schools, raw_apps, colons) != data.count(b":"):
+    if b"\\" in data or _separator_colons(raw_schools, raw_apps, members, colons) != data.count(
+        b":"
+    ):
         _find_duplicate_member(data)
 
     all_ids = "".join(school_ids) + "".join(app_ids) + "".join(group_choices)
@@ -325,20 +334,65 @@ def parse_instance(data: bytes) -> Instance:
 
 
 def _separator_colons(
-    raw_schools: list[dict[str, Any]], raw_apps: list[dict[str, Any]], id_colons: int
+    raw_schools: list[dict[str, Any]],
+    raw_apps: list[dict[str, Any]],
+    applicant_members: int,
+    id_colons: int,
 ) -> int:
-    """Expected number of ':' bytes in an escape-free text of this (validated) instance."""
-    members = 7 + 2 * len(raw_schools)
+    """Expected number of ':' bytes in an escape-free text of this (validated) instance: one
+    per object member plus those inside the strings we kept."""
+    members = 7 + 2 * len(raw_schools) + applicant_members
     colons = id_colons
     school_colon = {s["id"]: s["id"].count(":") for s in raw_schools if ":" in s["id"]}
     colons += sum(school_colon.values())
-    for a in raw_apps:
-        members += len(a)
-        p = a.get("priority")
-        if p:
-            members += len(p)
-        if school_colon:
+    if school_colon:
+        for a in raw_apps:
             colons += sum(school_colon.get(c, 0) for c in a["choices"])
+            p = a.get("priority")
             if p:
                 colons += sum(school_colon.get(c, 0) for c in p)
     return int(members + colons)
+
+
+def _check_priority(i: int, aid: str, rp: dict[str, Any], school_ids: set[str]) -> None:
+    where = f"applicants[{i}].priority"
+    for sid, p in rp.items():
+        if sid not in school_ids:
+            raise InvalidInstance(where, f"unknown school {sid!r} (applicant {aid!r})")
+        _check_int(p, where, -MAX_SAFE_INT, f"school {sid!r}, applicant {aid!r}")
+
+
+def _check_applicant(i: int, a: object, school_ids: set[str], app_ids: set[str]) -> NoReturn:
+    """Field-by-field check of one applicant that failed the fast path; always raises."""
+    where = f"applicants[{i}]"
+    if type(a) is not dict:
+        raise InvalidInstance(where, f"must be an object, got {_tname(a)}")
+    _unknown(a, _APPLICANT_KEYS, where)
+    if "id" not in a:
+        raise InvalidInstance(f"{where}.id", "missing")
+    aid = _check_id(a["id"], f"{where}.id")
+    if aid in app_ids:
+        raise InvalidInstance(f"{where}.id", f"duplicate applicant id {aid!r}")
+    if "choices" not in a:
+        raise InvalidInstance(f"{where}.choices", f"missing (applicant {aid!r})")
+    choices = a["choices"]
+    if type(choices) is not list or not choices:
+        raise InvalidInstance(
+            f"{where}.choices", f"must be a non-empty array of school ids (applicant {aid!r})"
+        )
+    for j, c in enumerate(choices):
+        if type(c) is not str or c not in school_ids:
+            raise InvalidInstance(
+                f"{where}.choices[{j}]", f"unknown school {c!r} (applicant {aid!r})"
+            )
+    for j, c in enumerate(choices):
+        if c in choices[:j]:
+            raise InvalidInstance(
+                f"{where}.choices", f"school {c!r} is listed twice (applicant {aid!r})"
+            )
+    rp = a.get("priority")
+    if rp is not None and type(rp) is not dict:
+        raise InvalidInstance(
+            f"{where}.priority", f"must be an object, got {_tname(rp)} (applicant {aid!r})"
+        )
+    raise InvalidInstance(where, "invalid applicant")  # unreachable: the fast path was wrong

@@ -12,6 +12,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lottery._gc import paused_gc
 from lottery.engine import _assign, _Units
 from lottery.errors import LotteryError
 from lottery.model import Instance
@@ -95,7 +96,8 @@ def simulate(instance: Instance, draws: int) -> Simulation:
     full = [0] * n_s
     caps = [s.capacity for s in instance.schools]
     for i in range(draws):
-        orders, placed_k, admitted = _assign(instance, units, simulation_seed(instance.seed, i))
+        with paused_gc():
+            orders, placed_k, admitted = _assign(instance, units, simulation_seed(instance.seed, i))
         for u, k in enumerate(placed_k):
             if k >= 0:
                 hits[u][k] += 1
@@ -113,7 +115,8 @@ def simulate(instance: Instance, draws: int) -> Simulation:
         for s, sid in enumerate(units.school_ids)
     }
     chances: dict[str, Chances] = {}
-    for aid, u in units.of_applicant.items():
+    for a, u in zip(instance.applicants, units.unit_of, strict=True):
+        aid = a.id
         probs = tuple(h / draws for h in hits[u])
         chances[aid] = Chances(
             tuple(units.school_ids[s] for s in units.choices[u]),

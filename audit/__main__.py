@@ -1,0 +1,7 @@
+"""``python -m audit`` == ``paiwei-audit``."""
+
+import sys
+
+from audit.cli import main
+
+sys.exit(main())
