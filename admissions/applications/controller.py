@@ -7,7 +7,12 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from admissions.accounts.guards import allow
 from admissions.applications import service
-from admissions.applications.schemas import ApplicationIn, ApplicationOut, ApplicationUpdate
+from admissions.applications.schemas import (
+    ApplicationIn,
+    ApplicationOut,
+    ApplicationUpdate,
+    ReceiptOut,
+)
 from admissions.deps import DB, Actor, Ctx, Limit, Offset
 from admissions.schemas import Page
 
@@ -73,6 +78,17 @@ class ApplicationController(Controller):
     ) -> ApplicationOut:
         """Replace the editable parts while the window is open; returns a new receipt."""
         return await service.update(session, ctx, actor, number, data)
+
+    @get(
+        "/applications/{number:str}/receipt",
+        operation_id="getReceipt",
+        guards=[allow("parent")],
+    )
+    async def receipt(
+        self, number: FromPath[str], session: DB, ctx: Ctx, actor: Actor
+    ) -> ReceiptOut:
+        """The family's receipt again: tlog-proof under the current checkpoint, salt, hash."""
+        return await service.receipt(session, ctx, actor, number)
 
     @post(
         "/applications/{number:str}/withdraw",

@@ -41,5 +41,8 @@ class Application(Base):
     review_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     appeal_status: Mapped[str] = mapped_column(sa.String(16))  # none | pending | resolved
     appeal: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True)  # encrypted text
+    # The log record of the latest registration/update (its entry: LogEntry.queue_id), for
+    # re-issuing the family's receipt.
+    log_queue_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -100,6 +100,18 @@ class Receipt(msgspec.Struct):
     record_sha256: str
 
 
+class ReceiptOut(msgspec.Struct):
+    """A re-issued receipt: ``tlog_proof`` is a c2sp.org/tlog-proof@v1 text (index = seq, extra =
+    the entry bytes, the log's signed checkpoint) for ``paiwei-audit receipt``."""
+
+    application: str
+    log_seq: int
+    log_entry: str
+    salt: str
+    record_sha256: str
+    tlog_proof: str
+
+
 class PersonalOut(msgspec.Struct):
     child_name: str
     id_number_masked: str

@@ -37,6 +37,7 @@ from admissions.applications.schemas import (
     Guardian,
     PersonalOut,
     Receipt,
+    ReceiptOut,
 )
 from admissions.auditlog.models import LogEntry
 from admissions.auditlog.service import enqueue, sequenced
@@ -380,6 +381,7 @@ async def register(
             "already has an active application in this campaign",
         ) from None
     e = await _sequenced(session, ctx, qid)
+    await _link(session, app.id, qid)
     receipt = Receipt(
         application=number,
         campaign=campaign_id,
@@ -389,6 +391,51 @@ async def register(
         record_sha256=digest,
     )
     return to_out(ctx, app, receipt=receipt)
+
+
+async def _link(session: AsyncSession, app_id: int, queue_id: int) -> None:
+    """Remember which log record carries the application's current registration."""
+    async with session.begin():
+        await session.execute(
+            sa.update(Application).where(Application.id == app_id).values(log_queue_id=queue_id)
+        )
+
+
+async def receipt(session: AsyncSession, ctx: Context, actor: Principal, number: str) -> ReceiptOut:
+    """The family's receipt, re-issued: a c2sp.org/tlog-proof@v1 for the registration entry
+    under the log's current signed checkpoint (``audit.receipt.make_receipt``; checked offline by
+    ``paiwei-audit receipt``), with the salt and record hash. Builds the inclusion proof from
+    every leaf hash (O(n) reads)."""
+    from admissions.auditlog.service import signed_checkpoint_with_leaves
+    from audit.receipt import make_receipt
+
+    async with session.begin():
+        app = await load(session, number)
+        check_access(actor, app)
+        if actor.role != "parent":
+            raise Forbidden("receipts go to the family")
+        entry = (
+            (
+                await session.execute(
+                    sa.select(LogEntry).where(LogEntry.queue_id == app.log_queue_id)
+                )
+            ).scalar_one_or_none()
+            if app.log_queue_id is not None
+            else None
+        )
+        salt = open_record(ctx, app)["salt"]
+    if entry is None:
+        raise NotFound("no registration entry for this application yet", "number", "not logged")
+    checkpoint, leaves = await signed_checkpoint_with_leaves(session, ctx)
+    text = make_receipt(leaves, entry.seq, entry.entry, checkpoint)
+    return ReceiptOut(
+        application=number,
+        log_seq=entry.seq,
+        log_entry=entry.entry.decode(),
+        salt=salt,
+        record_sha256=app.record_sha256,
+        tlog_proof=text,
+    )
 
 
 async def _sequenced(session: AsyncSession, ctx: Context, queue_id: int) -> LogEntry:
@@ -510,6 +557,7 @@ async def update(
                 },
             )
     e = await _sequenced(session, ctx, qid)
+    await _link(session, app.id, qid)
     receipt = Receipt(number, c.id, e.seq, e.entry.decode(), salt, digest)
     return to_out(ctx, app, personal=True, receipt=receipt)
 

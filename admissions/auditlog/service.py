@@ -238,6 +238,29 @@ async def signed_checkpoint(session: AsyncSession, ctx: Context) -> str:
     return sign_checkpoint(ctx.settings.log_origin, size, root, ctx.settings.log_signing_key)
 
 
+async def signed_checkpoint_with_leaves(
+    session: AsyncSession, ctx: Context
+) -> tuple[str, list[bytes]]:
+    """A signed checkpoint and the leaf hashes of exactly the entries it covers (one snapshot)."""
+    from audit.checkpoint import sign_checkpoint
+
+    async with session.begin():
+        state = (await session.execute(sa.select(LogState).where(LogState.id == 1))).scalar_one()
+        leaves = [
+            h
+            for (h,) in await session.execute(
+                sa.select(LogEntry.leaf_hash)
+                .where(LogEntry.seq < state.size)
+                .order_by(LogEntry.seq)
+            )
+        ]
+    tree = _Tree(state)
+    cp = sign_checkpoint(
+        ctx.settings.log_origin, tree.edge.size, tree.edge.root(), ctx.settings.log_signing_key
+    )
+    return cp, leaves
+
+
 async def entries(session: AsyncSession, start: int, limit: int) -> list[LogEntry]:
     if start < 0:
         raise InvalidInput("start", "must be >= 0")

@@ -18,7 +18,7 @@ def test_cli_upgrade_and_create_officer(
     monkeypatch.setenv("PAIWEI_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.delenv("PAIWEI_DATABASE_URL", raising=False)
     assert main(["db", "upgrade"]) == 0
-    assert "0001" in capsys.readouterr().out
+    assert "database at revision 0002" in capsys.readouterr().out
     assert (tmp_path / "var" / "paiwei.sqlite3").exists()
     secrets_file = tmp_path / "var" / "secrets.json"
     assert secrets_file.stat().st_mode & 0o777 == 0o600

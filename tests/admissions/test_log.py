@@ -56,3 +56,53 @@ async def test_concurrent_registrations_make_a_contiguous_verifiable_log(world: 
     )
     assert cp.size == len(raw)
     assert cp.root == root([leaf_hash(e["entry"].encode()) for e in raw])
+
+
+async def test_receipt_verifies_offline_against_a_bundle(world: Api, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from audit.bundle import write_bundle
+    from audit.merkle import leaf_hash
+    from audit.proof import parse_tlog_proof, verify_tlog_proof
+    from audit.receipt import verify_receipt
+
+    api = world
+    body = application(serial=61)
+    number = (await api.register(body)).json()["number"]
+    for i in range(3):  # later entries: the receipt's checkpoint is older than the bundle's
+        assert (await api.register(application(serial=62 + i), who="p2")).status_code == 201
+    r = await api.client.get(f"/applications/{number}/receipt", headers=api.h["p1"])
+    assert r.status_code == 200, r.text
+    rc = r.json()
+    assert (
+        await api.client.get(f"/applications/{number}/receipt", headers=api.h["p2"])
+    ).status_code == 404
+    vkey = verifier_key_text(api.ctx.settings.log_signing_key)
+    proof = parse_tlog_proof(rc["tlog_proof"])
+    assert proof.index == rc["log_seq"]
+    verify_tlog_proof(proof, leaf_hash(rc["log_entry"].encode()), [vkey])
+    # a bundle published later: the receipt checks out with paiwei-audit's library
+    assert (await api.register(application(serial=70), who="p2")).status_code == 201
+    raw = (await api.client.get("/log/entries?limit=1000")).json()["entries"]
+    cp = (await api.client.get("/log/checkpoint")).text
+    bundle = write_bundle(
+        Path(str(tmp_path)) / "bundle",
+        origin=api.ctx.settings.log_origin,
+        entries=[e["entry"].encode() for e in raw],
+        checkpoint=cp,
+        draws={},
+        log_vkey=vkey,
+    )
+    from admissions.applications.service import load, open_record
+
+    async with api.db() as s, s.begin():  # the family's own record (what it typed in)
+        record = open_record(api.ctx, await load(s, number))["record"]
+    report = verify_receipt(
+        rc["tlog_proof"], bundle, [vkey], salt=bytes.fromhex(rc["salt"]), record=record
+    )
+    assert report.verdict == "VALID", report.to_json()
+    record["child"]["name"] = "李四"
+    report = verify_receipt(
+        rc["tlog_proof"], bundle, [vkey], salt=bytes.fromhex(rc["salt"]), record=record
+    )
+    assert report.verdict != "VALID"

@@ -38,6 +38,7 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/campaigns/{campaign_id:str}/applications"): frozenset({"parent", "officer", "admin"}),
     ("GET", "/applications/{number:str}"): frozenset({"parent", "officer", "admin"}),
     ("PUT", "/applications/{number:str}"): frozenset({"parent"}),
+    ("GET", "/applications/{number:str}/receipt"): frozenset({"parent"}),
     ("POST", "/applications/{number:str}/withdraw"): frozenset({"parent"}),
     ("POST", "/applications/{number:str}/review"): STAFF,
     ("POST", "/applications/{number:str}/appeal"): frozenset({"parent"}),
