@@ -41,6 +41,7 @@ from admissions.context import Context
 from admissions.errors import InvalidInput
 
 SEQUENCE_BATCH = 2000
+MAX_ROUNDS = 50  # sequencer rounds a waiter may wait for its record before failing
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ class Sequencer:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
         self._waiters: dict[int, asyncio.Future[LogEntry]] = {}
+        self._rounds: dict[int, int] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def wait(self, ctx: Context, queue_id: int) -> LogEntry:
@@ -201,8 +203,18 @@ class Sequencer:
                 continue
             for row in rows:
                 fut = self._waiters.pop(row.queue_id, None)  # type: ignore[arg-type]
+                self._rounds.pop(row.queue_id, None)  # type: ignore[arg-type]
                 if fut is not None and not fut.done():
                     fut.set_result(row)
+            # A record committed while a round ran shows up in the next one; one that never
+            # shows up (it cannot, short of a lost commit) must not keep the loop spinning.
+            for qid in list(self._waiters):
+                self._rounds[qid] = self._rounds.get(qid, 0) + 1
+                if self._rounds[qid] > MAX_ROUNDS:
+                    fut = self._waiters.pop(qid)
+                    del self._rounds[qid]
+                    if not fut.done():
+                        fut.set_exception(RuntimeError(f"log record {qid} was never sequenced"))
 
 
 _SEQUENCERS: weakref.WeakKeyDictionary[Any, dict[int, Sequencer]] = weakref.WeakKeyDictionary()

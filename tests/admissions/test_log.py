@@ -106,3 +106,11 @@ async def test_receipt_verifies_offline_against_a_bundle(world: Api, tmp_path: o
         rc["tlog_proof"], bundle, [vkey], salt=bytes.fromhex(rc["salt"]), record=record
     )
     assert report.verdict != "VALID"
+
+
+async def test_sequencer_gives_up_on_a_record_that_never_appears(world: Api) -> None:
+    from admissions.auditlog import service as log
+
+    async with world.db() as s:
+        with pytest.raises(RuntimeError, match="never sequenced"):
+            await log.sequenced(s, world.ctx, 10**9)
