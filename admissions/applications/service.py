@@ -340,6 +340,21 @@ async def register(
             now = ctx.clock()
             choices = msgspec.to_builtins(data.choices)
             claims = _claims_public(data.claims)
+            # Queue the log record first so the application row carries its id; both are
+            # inserted by the commit's flush (a duplicate child fails there -> 409).
+            qid = await enqueue(
+                session,
+                "registration",
+                actor.actor,
+                {
+                    "application": number,
+                    "campaign": c.id,
+                    "choices": log_choices(choices),
+                    "claims": _log_claims(claims),
+                    "group": group_id,
+                    "record_sha256": digest,
+                },
+            )
             app = Application(
                 number=number,
                 campaign_id=c.id,
@@ -356,24 +371,11 @@ async def register(
                 review_reason=None,
                 appeal_status="none",
                 appeal=None,
+                log_queue_id=qid,
                 created_at=now,
                 updated_at=now,
             )
             session.add(app)
-            await session.flush()
-            qid = await enqueue(
-                session,
-                "registration",
-                actor.actor,
-                {
-                    "application": number,
-                    "campaign": c.id,
-                    "choices": log_choices(choices),
-                    "claims": _log_claims(claims),
-                    "group": group_id,
-                    "record_sha256": digest,
-                },
-            )
     except IntegrityError:
         raise Conflict(
             "this child already has an active application in this campaign",
@@ -381,7 +383,6 @@ async def register(
             "already has an active application in this campaign",
         ) from None
     e = await _sequenced(session, ctx, qid)
-    await _link(session, app.id, qid)
     receipt = Receipt(
         application=number,
         campaign=campaign_id,
@@ -391,14 +392,6 @@ async def register(
         record_sha256=digest,
     )
     return to_out(ctx, app, receipt=receipt)
-
-
-async def _link(session: AsyncSession, app_id: int, queue_id: int) -> None:
-    """Remember which log record carries the application's current registration."""
-    async with session.begin():
-        await session.execute(
-            sa.update(Application).where(Application.id == app_id).values(log_queue_id=queue_id)
-        )
 
 
 async def receipt(session: AsyncSession, ctx: Context, actor: Principal, number: str) -> ReceiptOut:
@@ -556,8 +549,8 @@ async def update(
                     "group": sib.group_id,
                 },
             )
+        app.log_queue_id = qid
     e = await _sequenced(session, ctx, qid)
-    await _link(session, app.id, qid)
     receipt = Receipt(number, c.id, e.seq, e.entry.decode(), salt, digest)
     return to_out(ctx, app, personal=True, receipt=receipt)
 
