@@ -19,7 +19,8 @@ def allow(*roles: str) -> Any:
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}")
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async: Litestar would run a sync guard in a worker thread on every request.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user = connection.user
         if not isinstance(user, Principal) or user.role not in roles:
             raise PermissionDeniedException(f"requires role: {' or '.join(roles)}")
