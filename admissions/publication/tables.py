@@ -281,12 +281,7 @@ def fairness_outcomes(
         for aid, u in t.units.items():
             if u not in first or aid < first[u]:
                 first[u] = aid
-        seen: set[str] = set()
-        for aid, u in sorted(t.units.items()):
-            if u in seen:
-                continue
-            seen.add(u)
-            a0 = first[u]
+        for u, a0 in sorted(first.items()):
             for st in t.standings[a0]:
                 out.append(
                     Outcome(
