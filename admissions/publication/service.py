@@ -174,7 +174,9 @@ def _build(
     bands = _band_labels(schools)
     by_number = {a.number: a for a in apps}
     placed: dict[str, Placement] = {}
-    for p in sorted(placements, key=lambda p: (p.round != "private", p.id or 0)):
+    # Only "placed" and "confirmed" rows hold a seat (ceremony: declined/lapsed/released do not).
+    holding = [p for p in placements if p.status in ("placed", "confirmed")]
+    for p in sorted(holding, key=lambda p: (p.round != "private", p.id or 0)):
         placed.setdefault(p.application_number, p)
 
     def person(number: str) -> dict[str, str]:
