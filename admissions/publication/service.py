@@ -706,6 +706,7 @@ async def export_bundle(
     async with session.begin():
         pub = await _publication(session, campaign_id)
         from admissions.ceremony.models import Draw
+
         entries = [
             e for (e,) in await session.execute(sa.select(LogEntry.entry).order_by(LogEntry.seq))
         ]
