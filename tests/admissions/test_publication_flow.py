@@ -149,7 +149,7 @@ async def drawn_campaign(api: Api) -> Drawn:
             if u.username in accounts:
                 accounts[u.username] = u.id
         secrets = [hashlib.sha256(b"secret%d" % i).digest() for i in range(3)]
-        for i, (who, acct) in enumerate(accounts.items()):
+        for i, acct in enumerate(accounts.values()):
             c = auditdraw.commit_note(draw_id, digest, secrets[i], skeys[i])
             ce = await append(
                 s,
