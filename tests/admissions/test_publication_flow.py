@@ -441,3 +441,21 @@ async def test_two_rounds_public_bands_and_cutoffs(api: Api, tmp_path: Path) -> 
     )
     assert report.verdict == "VALID", failed(report)
     assert sorted(p.name for p in (bundle / "draws").iterdir()) == sorted(pub["draws"])
+
+
+async def test_concurrent_failed_lookups_are_all_counted(api: Api, drawn: Drawn) -> None:
+    """Simultaneous wrong guesses cannot slip past the limit: the throttle rows are locked."""
+    import asyncio
+
+    await publish(api)
+    url = f"/campaigns/{api.campaign_id}/results/lookup"
+    body = {"application": drawn.numbers[1], "kind": "phone", "last4": "9999"}
+    rs = await asyncio.gather(*(api.client.post(url, json=body) for _ in range(9)))
+    codes = sorted(r.status_code for r in rs)
+    assert codes == [404] * LOOKUP_MAX_PER_NUMBER + [429] * (9 - LOOKUP_MAX_PER_NUMBER)
+    async with api.db() as s, s.begin():
+        rows = {r.key: r.failures for r in (await s.execute(sa.select(LookupThrottle))).scalars()}
+    assert rows[f"n:{api.campaign_id}:{drawn.numbers[1]}"] == LOOKUP_MAX_PER_NUMBER
+    # the right factor is refused too while locked
+    r = await api.client.post(url, json={**body, "last4": PHONES[1][-4:]})
+    assert r.status_code == 429
