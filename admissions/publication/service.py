@@ -356,9 +356,27 @@ async def publish(
             registration_day={a.number: max(0, (a.created_at - c.open_at).days) for a in apps},
             band_label=_band_labels(schools),
         )
-        report = fairness_report(outcomes)
-        fairness = report.to_json()
-        if report.flagged:
+        if outcomes:
+            report = fairness_report(outcomes)
+            fairness, flagged_any = report.to_json(), report.flagged
+        else:
+            # No lottery decided anything (every choice undersubscribed): nothing to test.
+            fairness, flagged_any = (
+                _canon(
+                    {
+                        "format": "paiwei-fairness/1",
+                        "records": 0,
+                        "units": 0,
+                        "admitted": 0,
+                        "flagged": False,
+                        "rates": {},
+                        "tests": [],
+                        "note": "no lottery draw in this campaign: nothing to test",
+                    }
+                ),
+                False,
+            )
+        if flagged_any:
             flagged = [t.name for t in report.tests if t.flagged]
             raise Conflict(
                 "the fairness check flagged " + ", ".join(flagged) + "; do not publish",
@@ -376,7 +394,7 @@ async def publish(
             {
                 "draws": [d.id for d in draws],
                 "fairness_sha256": hashlib.sha256(fairness).hexdigest(),
-                "fairness_flagged": report.flagged,
+                "fairness_flagged": flagged_any,
                 "schools_sha256": hashlib.sha256(
                     _canon({k: hashlib.sha256(v).hexdigest() for k, v in tables_bytes.items()})
                 ).hexdigest(),
@@ -397,7 +415,7 @@ async def publish(
                 log_size=edge.size,
                 checkpoint=checkpoint,
                 fairness=fairness,
-                fairness_flagged=report.flagged,
+                fairness_flagged=flagged_any,
                 draws=[d.id for d in draws],
             )
         )
@@ -421,7 +439,7 @@ async def publish(
             log_size=edge.size,
             checkpoint=checkpoint,
             draws=[d.id for d in draws],
-            fairness_flagged=report.flagged,
+            fairness_flagged=flagged_any,
             schools=len(tables_bytes),
             results=len(results),
         )

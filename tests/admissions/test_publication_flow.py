@@ -459,3 +459,40 @@ async def test_concurrent_failed_lookups_are_all_counted(api: Api, drawn: Drawn)
     # the right factor is refused too while locked
     r = await api.client.post(url, json={**body, "last4": PHONES[1][-4:]})
     assert r.status_code == 429
+
+
+async def test_campaign_without_lottery_publishes(api: Api, tmp_path: Path) -> None:
+    """Every choice undersubscribed: no draw, direct placements only, an empty fairness report."""
+    from admissions.campaigns import service as campaigns
+    from admissions.context import Principal
+
+    await api.setup_world()
+    r = await api.register(application(serial=11))
+    number = r.json()["number"]
+    api.clock.set(CLOSE_AT)
+    assert (await api.phase("closed")).status_code == 200
+    assert (await api.review(number)).status_code == 200
+    api.clock.set(REVIEW_DEADLINE)
+    assert (await api.phase("reviewed")).status_code == 200
+    r = await api.client.post(f"/campaigns/{api.campaign_id}/freeze", headers=api.h["city"])
+    assert r.status_code == 200 and r.json()["rosters"] == []
+    async with api.db() as s, s.begin():  # what the ceremony does when there is nothing to draw
+        c = await campaigns.load(s, api.campaign_id, lock=True)
+        await campaigns.set_phase(s, api.ctx, Principal(id=2, role="officer"), c, "drawn")
+    pub = await publish(api)
+    assert pub["draws"] == [] and not pub["fairness_flagged"]
+    table = (await api.client.get(f"/campaigns/{api.campaign_id}/results/PRV1")).json()
+    assert table["sections"] == [] and table["direct"] == [
+        {
+            "application": number,
+            "name": "张*明",
+            "pool": "day",
+            "basis": "undersubscribed",
+            "round": "private",
+        }
+    ]
+    rep = json.loads((await api.client.get(f"/campaigns/{api.campaign_id}/fairness")).content)
+    assert rep["tests"] == [] and "nothing to test" in rep["note"]
+    bundle = await download(api, tmp_path)
+    report = verify_bundle(bundle, [note.verifier_key_text(api.ctx.settings.log_signing_key)])
+    assert failed(report) == {}
