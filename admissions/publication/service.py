@@ -60,6 +60,7 @@ from admissions.applications.service import load as load_application
 from admissions.auditlog.models import LogEntry, LogState
 from admissions.campaigns.models import Campaign, Placement
 from admissions.campaigns.service import load, require_city, set_phase, to_out
+from admissions.clock import rfc3339
 from admissions.context import Context, Principal
 from admissions.errors import (
     Conflict,
@@ -590,7 +591,9 @@ async def lookup(
         stored = (res.phone_check if kind == "phone" else res.id_check) if res else "0" * 64
         if res is not None and hmac.compare_digest(given, stored):
             rows[number_key].failures = 0
-            return res.data
+            out = json.loads(res.data)
+            out["current"] = await _current(session, campaign_id, number, now)
+            return _canon(out)
         rows[number_key].failures += 1
         rows[client_key].failures += 1
     raise NotFound(
@@ -598,6 +601,33 @@ async def lookup(
         "application",
         "no match",
     )
+
+
+async def _current(session: AsyncSession, campaign_id: str, number: str, now: Any) -> Any:
+    """The seat the application holds *now* (waitlist offers and declines after publication
+    change it; the published part of the answer is the snapshot at publication)."""
+    rows = await session.execute(
+        sa.select(Placement)
+        .where(
+            Placement.campaign_id == campaign_id,
+            Placement.application_number == number,
+            Placement.status.in_(("placed", "confirmed")),
+        )
+        .order_by(Placement.id)
+    )
+    held = rows.scalars().first()
+    return {
+        "as_of": rfc3339(now),
+        "placement": None
+        if held is None
+        else {
+            "school": held.school_code,
+            "pool": held.pool_code,
+            "basis": held.basis,
+            "round": held.round,
+            "status": held.status,
+        },
+    }
 
 
 async def published_checkpoint(session: AsyncSession, campaign_id: str) -> str:

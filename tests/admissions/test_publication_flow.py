@@ -193,6 +193,8 @@ async def test_publish_tables_lookup_cosign_bundle_receipt(
     assert r.headers["cache-control"] == "no-store"
     assert mine["name"] == "张*明" and mine["application"] == n0
     assert mine["status"] == "admitted"
+    assert mine["current"]["placement"]["school"] == mine["placement"]["school"]
+    assert mine["current"]["placement"]["status"] == "placed"
     (d,) = mine["draws"]
     assert len(d["ticket"]) == 64 and [x["school"] for x in d["schools"]] == [
         "PRV1/day",
@@ -273,6 +275,27 @@ async def test_publish_tables_lookup_cosign_bundle_receipt(
         record=env["record"],
     )
     assert rep.verdict == "VALID", [(c.name, c.status, c.detail) for c in rep.checks]
+    # ... and so does the CLI a family would run
+    from audit.cli import main
+
+    (tmp_path / "r.tlog-proof").write_text(r.text)
+    (tmp_path / "record.json").write_text(json.dumps(env["record"], ensure_ascii=False))
+    (tmp_path / "log.vkey").write_text(trust(api, drawn)[0] + "\n")
+    rc = main(
+        [
+            "receipt",
+            str(tmp_path / "r.tlog-proof"),
+            "--bundle",
+            str(bundle),
+            "--trust",
+            str(tmp_path / "log.vkey"),
+            "--salt",
+            env["salt"],
+            "--record",
+            str(tmp_path / "record.json"),
+        ]
+    )
+    assert rc == 0
     # someone else's receipt is not served to another parent
     r = await api.client.get(f"/applications/{n0}/receipt", headers=api.h["p1"])
     assert r.status_code == 404
