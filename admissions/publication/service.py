@@ -659,9 +659,10 @@ def _with_lines(signed: str, lines: list[str]) -> str:
 async def cosign(
     session: AsyncSession, ctx: Context, actor: Principal, campaign_id: str, cosigned: str
 ) -> CosignOut:
-    """Store the cosignatures a witness/notary added to the publication checkpoint.
+    """Store the cosignatures a witness/notary added to the publication checkpoint (or, once
+    the log has grown after publication, to its current checkpoint, ``GET /log/checkpoint``).
 
-    The note's text must be the publication checkpoint's, signed by the log; each cosignature
+    The note's text must be one of those two, signed by the log; each cosignature
     line by a witness key of the campaign's draws must verify (a bad one refuses the whole
     submission, C2SP signed-note); lines by unknown keys are refused too. Idempotent.
     """
@@ -684,9 +685,22 @@ async def cosign(
             raise InvalidInput(
                 "checkpoint", f"not a checkpoint signed by this log ({exc})"
             ) from None
-        if parsed.text != note.parse_note(pub.checkpoint).text:
-            raise InvalidInput("checkpoint", "not the publication checkpoint of this campaign")
         cp = parse_checkpoint(parsed.text)
+        if parsed.text != note.parse_note(pub.checkpoint).text:
+            # After publication the log grows (waitlist offers ...): the checkpoint of the log
+            # as it is now (GET /log/checkpoint) may be cosigned too, for later bundles.
+            from audit.merkle import CompactRange
+
+            state = (
+                await session.execute(sa.select(LogState).where(LogState.id == 1))
+            ).scalar_one()
+            h = state.hashes
+            edge = CompactRange(state.size, [h[i : i + 32] for i in range(0, len(h), 32)])
+            if (cp.size, cp.root) != (edge.size, edge.root()) or cp.size < pub.log_size:
+                raise InvalidInput(
+                    "checkpoint",
+                    "neither the publication checkpoint nor the log's current checkpoint",
+                )
         try:
             found = verify_cosignatures(cosigned, keys, now=int(now.timestamp()))
         except AuditError as exc:

@@ -519,3 +519,61 @@ async def test_campaign_without_lottery_publishes(api: Api, tmp_path: Path) -> N
     bundle = await download(api, tmp_path)
     report = verify_bundle(bundle, [note.verifier_key_text(api.ctx.settings.log_signing_key)])
     assert failed(report) == {}
+
+
+async def test_vacancy_after_publication_current_seat_and_recosigned_bundle(
+    api: Api, drawn: Drawn, tmp_path: Path
+) -> None:
+    """A family declines after publication, the seat goes down the published waitlist: the
+    lookup shows the seat held now; the grown log's bundle verifies once notaries cosign it."""
+    cid = api.campaign_id
+    await publish(api)
+    published_cp = await cosign_all(api, drawn, k=2)
+    (section,) = (await api.client.get(f"/campaigns/{cid}/results/PRV1")).json()["sections"]
+    parent = {n: ("p1" if i % 2 else "p2") for i, n in enumerate(drawn.numbers)}
+    gone, nxt = section["admitted"][0]["application"], section["waitlist"][0]["application"]
+    r = await api.client.post(
+        f"/applications/{gone}/placement", json={"decision": "decline"}, headers=api.h[parent[gone]]
+    )
+    assert r.status_code == 200, r.text
+    r = await api.client.post(
+        f"/applications/{nxt}/offer", json={"decision": "accept"}, headers=api.h[parent[nxt]]
+    )
+    assert r.status_code == 200, r.text
+
+    async def look(number: str) -> dict[str, Any]:
+        i = drawn.numbers.index(number)
+        r = await api.client.post(
+            f"/campaigns/{cid}/results/lookup",
+            json={"application": number, "kind": "phone", "last4": PHONES[i][-4:]},
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    g = await look(gone)
+    assert g["status"] == "admitted" and g["current"]["placement"] is None
+    n = await look(nxt)
+    assert n["placement"]["school"] == "PRV2"  # the snapshot at publication
+    assert n["current"]["placement"]["school"] == "PRV1"
+    assert n["current"]["placement"]["basis"] == "waitlist"
+
+    keys = trust(api, drawn)
+    b = verify_bundle(
+        await download(api, tmp_path / "grown"), keys, witnesses=2, previous=published_cp
+    )
+    assert set(failed(b)) == {"log.cosignatures"}, failed(b)
+    assert any(c.name == "log.checkpoints" and c.status == "passed" for c in b.checks)
+    # notaries cosign the log's current checkpoint through the API
+    current = (await api.client.get("/log/checkpoint")).text
+    for i, who in enumerate(("w0", "w1")):
+        cosigned = add_cosignature(current, drawn.witness_skeys[i], int(api.clock().timestamp()))
+        r = await api.client.post(
+            f"/campaigns/{cid}/publication/cosignatures",
+            json={"checkpoint": cosigned},
+            headers=api.h[who],
+        )
+        assert r.status_code == 200, r.text
+    b = verify_bundle(
+        await download(api, tmp_path / "recosigned"), keys, witnesses=2, previous=published_cp
+    )
+    assert b.verdict == "VALID", failed(b)
