@@ -25,11 +25,17 @@ from admissions.accounts.controller import AccountController
 from admissions.applications.controller import ApplicationController
 from admissions.auditlog.controller import LogController
 from admissions.campaigns.controller import CampaignController
+from admissions.ceremony.controller import (
+    CampaignDrawController,
+    DrawController,
+    StandingController,
+)
 from admissions.clock import Clock
 from admissions.context import Principal, make_context
 from admissions.db.engine import make_engine, make_sessionmaker
 from admissions.deps import provide_actor, provide_ctx, provide_session
 from admissions.errors import exception_handlers
+from admissions.publication.controller import PublicationController, ReceiptController
 from admissions.review.controller import ReviewController
 from admissions.schools.controller import SchoolController
 from admissions.settings import Settings
@@ -41,6 +47,11 @@ ROUTE_HANDLERS: list[Any] = [
     ApplicationController,
     ReviewController,
     LogController,
+    CampaignDrawController,
+    DrawController,
+    StandingController,
+    PublicationController,
+    ReceiptController,
 ]
 
 
