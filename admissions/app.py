@@ -35,7 +35,7 @@ from admissions.context import Principal, make_context
 from admissions.db.engine import make_engine, make_sessionmaker
 from admissions.deps import provide_actor, provide_ctx, provide_session
 from admissions.errors import exception_handlers
-from admissions.publication.controller import PublicationController, ReceiptController
+from admissions.publication.controller import PublicationController
 from admissions.review.controller import ReviewController
 from admissions.schools.controller import SchoolController
 from admissions.settings import Settings
@@ -51,7 +51,6 @@ ROUTE_HANDLERS: list[Any] = [
     DrawController,
     StandingController,
     PublicationController,
-    ReceiptController,
 ]
 
 

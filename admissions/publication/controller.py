@@ -110,23 +110,3 @@ class PublicationController(Controller):
             media_type="application/gzip",
             headers={"Content-Disposition": f'attachment; filename="{campaign_id}-bundle.tar.gz"'},
         )
-
-
-class ReceiptController(Controller):
-    path = "/applications"
-    tags = ("publication",)
-
-    @get(
-        "/{number:str}/receipt",
-        operation_id="getReceipt",
-        guards=[allow("parent", "officer", "admin")],
-        media_type="text/plain",
-    )
-    async def receipt(
-        self, number: FromPath[str], session: DB, ctx: Ctx, actor: Actor
-    ) -> Response[str]:
-        """The registration's c2sp.org/tlog-proof@v1 receipt, for ``paiwei-audit receipt``."""
-        return Response(
-            await service.receipt(session, ctx, actor, number),
-            media_type="text/plain; charset=utf-8",
-        )

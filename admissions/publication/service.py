@@ -28,8 +28,6 @@ Theory of operation.
   application's published result. Failures are counted per application number and per client
   in ``lookup_throttle`` (persisted; 429 once over the limit) and answered with the same 404
   whether the number exists or not.
-* :func:`receipt`: a family's registration entry as a ``c2sp.org/tlog-proof@v1`` receipt under
-  the current checkpoint, for ``paiwei-audit receipt --bundle``.
 
 Privacy: public tables carry the masked name (张*明), the application number, the band and the
 lottery number -- never an ID number, phone, address or document. Errors and log lines never
@@ -55,8 +53,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admissions.applications.models import Application
-from admissions.applications.service import check_access, open_record
-from admissions.applications.service import load as load_application
+from admissions.applications.service import open_record
 from admissions.auditlog.models import LogEntry, LogState
 from admissions.campaigns.models import Campaign, Placement
 from admissions.campaigns.service import load, require_city, set_phase, to_out
@@ -835,37 +832,3 @@ async def bundle_archive(session: AsyncSession, ctx: Context, campaign_id: str) 
     with tempfile.TemporaryDirectory(prefix="paiwei-bundle-") as tmp:
         path = await export_bundle(session, ctx, campaign_id, Path(tmp) / "bundle")
         return await asyncio.to_thread(_tar, path, f"{campaign_id}-bundle")
-
-
-async def receipt(session: AsyncSession, ctx: Context, actor: Principal, number: str) -> str:
-    """The application's latest registration entry (``registration`` or
-    ``registration.update``) as a c2sp.org/tlog-proof@v1 receipt under a checkpoint of the
-    current log (``audit.receipt.make_receipt``). Access as for the application itself."""
-    from audit.checkpoint import sign_checkpoint
-    from audit.merkle import root as merkle_root
-    from audit.receipt import make_receipt
-
-    async with session.begin():
-        app = await load_application(session, number)
-        check_access(actor, app)
-        found: LogEntry | None = None
-        rows = await session.execute(
-            sa.select(LogEntry)
-            .where(LogEntry.kind.in_(("registration", "registration.update")))
-            .order_by(LogEntry.seq.desc())
-        )
-        needle = f'"application":"{number}"'.encode()
-        for e in rows.scalars():
-            if needle in e.entry:
-                found = e
-                break
-        if found is None:
-            raise NotFound("the registration is not sequenced yet", "number", "not in the log")
-        leaves = [
-            h
-            for (h,) in await session.execute(sa.select(LogEntry.leaf_hash).order_by(LogEntry.seq))
-        ]
-    checkpoint = sign_checkpoint(
-        ctx.settings.log_origin, len(leaves), merkle_root(leaves), ctx.settings.log_signing_key
-    )
-    return make_receipt(leaves, found.seq, found.entry, checkpoint)

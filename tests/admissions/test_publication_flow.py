@@ -262,13 +262,14 @@ async def test_publish_tables_lookup_cosign_bundle_receipt(
     # the family's receipt checks against the bundle (salt + record from the registration)
     r = await api.client.get(f"/applications/{n0}/receipt", headers=api.h["p2"])
     assert r.status_code == 200, r.text
-    assert r.text.startswith("c2sp.org/tlog-proof@v1\n")
+    proof = r.json()["tlog_proof"]
+    assert proof.startswith("c2sp.org/tlog-proof@v1\n")
     async with api.db() as s, s.begin():
         from admissions.applications.service import load, open_record
 
         env = open_record(api.ctx, await load(s, n0))
     rep = verify_receipt(
-        r.text,
+        proof,
         bundle,
         trust(api, drawn)[:1],
         salt=bytes.fromhex(env["salt"]),
@@ -278,7 +279,7 @@ async def test_publish_tables_lookup_cosign_bundle_receipt(
     # ... and so does the CLI a family would run
     from audit.cli import main
 
-    (tmp_path / "r.tlog-proof").write_text(r.text)
+    (tmp_path / "r.tlog-proof").write_text(proof)
     (tmp_path / "record.json").write_text(json.dumps(env["record"], ensure_ascii=False))
     (tmp_path / "log.vkey").write_text(trust(api, drawn)[0] + "\n")
     rc = main(

@@ -68,7 +68,6 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
         {"witness", "notary"}
     ),
     ("GET", "/campaigns/{campaign_id:str}/bundle"): PUBLIC,
-    ("GET", "/applications/{number:str}/receipt"): frozenset({"parent", "officer", "admin"}),
 }
 
 
