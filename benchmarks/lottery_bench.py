@@ -234,8 +234,10 @@ def child_peer(path: str) -> dict[str, Any]:
 
     units = engine._Units(inst)
     orders = engine._Orders(inst.seed, inst.tie_breaking, units)
+    st = orders.starts.tolist()
+    g_unit = orders.g_unit.tolist()
     for s, sid in enumerate(units.school_ids):
-        hospital_prefs[sid] = [units.ids[u] for u in orders.order[s]]
+        hospital_prefs[sid] = [units.ids[u] for u in g_unit[st[s] : st[s + 1]]]
     capacities = {s.id: s.capacity for s in inst.schools}
     t0 = time.perf_counter()
     game = HospitalResident.create_from_dictionaries(resident_prefs, hospital_prefs, capacities)
