@@ -109,7 +109,15 @@ _CLI_LAUNCHER = (
 
 
 def child_stages(path: str) -> dict[str, Any]:
-    """Time each stage of ``run`` on one instance file, in this process."""
+    """Time each stage of ``run`` on one instance file, in this process (the cyclic GC paused,
+    as ``run`` does)."""
+    from lottery._gc import paused_gc
+
+    with paused_gc():
+        return _stages(path)
+
+
+def _stages(path: str) -> dict[str, Any]:
     import lottery
     from lottery import engine
 

@@ -32,6 +32,11 @@ from lottery.model import Instance, parse_instance
 
 RESULT_FORMAT = "paiwei-result/1"
 
+try:  # what hmac.digest calls, minus its Python-level wrapper (same bytes)
+    from _hashlib import hmac_digest as _hmac_digest
+except ImportError:  # pragma: no cover - CPython built without OpenSSL
+    _hmac_digest = hmac.digest  # type: ignore[assignment]
+
 
 class Placement(NamedTuple):
     """Where an applicant was admitted: school id and the 1-based rank of that school among its
@@ -65,10 +70,7 @@ class Result:
         obj: dict[str, object] = {
             "format": RESULT_FORMAT,
             "instance_sha256": self.instance_sha256,
-            "assignments": {
-                a: None if p is None else {"school": p[0], "choice": p[1]}
-                for a, p in self.assignments.items()
-            },
+            "assignments": _assignments_json(self.assignments),
             "schools": {
                 s: {"admitted": list(o.admitted), "waitlist": list(o.waitlist)}
                 for s, o in self.schools.items()
@@ -77,6 +79,21 @@ class Result:
         if self.tickets is not None:
             obj["tickets"] = dict(self.tickets)
         return obj
+
+
+def _assignments_json(assignments: Mapping[str, Placement | None]) -> dict[str, object]:
+    """``{"school", "choice"}`` objects, one per distinct placement (shared, not copied)."""
+    memo: dict[Placement, dict[str, object]] = {}
+
+    def js(p: Placement | None) -> dict[str, object] | None:
+        if p is None:
+            return None
+        o = memo.get(p)
+        if o is None:
+            o = memo[p] = {"school": p[0], "choice": p[1]}
+        return o
+
+    return dict(zip(assignments.keys(), map(js, assignments.values()), strict=True))
 
 
 def result_bytes(result: Result) -> bytes:
@@ -136,6 +153,22 @@ class _Units:
             if len(m) > 1:
                 m.sort()
         self.size = [len(m) for m in self.members]
+        self._names: np.ndarray | None = None
+        self._name_off: np.ndarray | None = None
+
+    def member_array(self) -> np.ndarray:
+        """Every unit's member ids, unit after unit (an object array)."""
+        if self._names is None:
+            self._names = np.array(list(itertools.chain.from_iterable(self.members)), dtype=object)
+        return self._names
+
+    def member_offsets(self) -> np.ndarray:
+        """Index in ``member_array()`` of each unit's first member."""
+        if self._name_off is None:
+            off = np.zeros(len(self.ids), dtype=np.int64)
+            np.cumsum(np.asarray(self.size[:-1], dtype=np.int64), out=off[1:])
+            self._name_off = off
+        return self._name_off
 
 
 def _tickets(
@@ -143,7 +176,7 @@ def _tickets(
 ) -> tuple[list[bytes], list[list[bytes]] | None]:
     """Per-unit tickets (single) or per-(unit, choice) tickets (multiple); inlines
     ``lottery.ticket.ticket`` (same bytes) because this loop is the hot path."""
-    digest = hmac.digest
+    digest = _hmac_digest
     if tie_breaking == "single":
         return [digest(seed, u.encode() + b"\x01", "sha256") for u in units.ids], None
     sch = [s.encode() + b"\x00" for s in units.school_ids]
@@ -177,15 +210,17 @@ class _Orders:
         p_unit = np.repeat(np.arange(n_u, dtype=np.int64), nch)
         p_k = np.arange(n_pairs, dtype=np.int64) - off[:-1][p_unit]
         p_neg_prio = np.zeros(n_pairs, dtype=np.int64)
-        if any(units.prio):
-            p_neg_prio = -np.fromiter(
-                (
-                    x
-                    for pr, n in zip(units.prio, nch.tolist(), strict=True)
-                    for x in (pr or [0] * n)
-                ),
+        with_prio = [u for u, pr in enumerate(units.prio) if pr]
+        if with_prio:
+            wp = np.asarray(with_prio, dtype=np.int64)
+            lens = nch[wp]
+            at = np.repeat(off[wp] - (np.cumsum(lens) - lens), lens) + np.arange(
+                int(lens.sum()), dtype=np.int64
+            )
+            p_neg_prio[at] = -np.fromiter(
+                itertools.chain.from_iterable(units.prio[u] for u in with_prio),
                 dtype=np.int64,
-                count=n_pairs,
+                count=len(at),
             )
         order = self._fast_order(single, multi, p_school, p_unit, p_k, p_neg_prio, n_s, n_u)
         if order is None:
@@ -398,10 +433,15 @@ def _mechanism(instance: Instance, orders: _Orders) -> tuple[np.ndarray, np.ndar
 
 def _expand(units: _Units, orders: _Orders, unit_seq: np.ndarray) -> list[str]:
     """Applicant ids of the units in ``unit_seq``, each unit's members by id."""
+    names = units.member_array()
     if not orders.grouped:
-        return [units.ids[u] for u in unit_seq.tolist()]
-    members = units.members
-    return [m for u in unit_seq.tolist() for m in members[u]]
+        out: list[str] = names[unit_seq].tolist()
+        return out
+    size = orders.unit_size[unit_seq]
+    total = int(size.sum())
+    first = np.repeat(units.member_offsets()[unit_seq] - (np.cumsum(size) - size), size)
+    out = names[first + np.arange(total, dtype=np.int64)].tolist()
+    return out
 
 
 def _result(
