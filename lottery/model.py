@@ -8,6 +8,7 @@ SHA-256 of its RFC 8785 form.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import sys
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, cast
 
+import numpy as np
 import orjson
 
 from lottery._gc import paused_gc
@@ -379,73 +381,7 @@ def _parse(data: bytes) -> Instance:
     raw_apps = obj["applicants"]
     if type(raw_apps) is not list:
         raise InvalidInstance("applicants", f"must be an array, got {_tname(raw_apps)}")
-    applicants: list[Applicant] = []
-    app_ids: set[str] = set()
-    ids_in_order: list[str] = []
-    group_choices: dict[str, tuple[list[str], int]] = {}
-    group_colons = 0
-    members = 0  # object members seen in applicants (for the duplicate-member check)
-    new = tuple.__new__
-    for i, a in enumerate(raw_apps):
-        # Fast path: cheap whole-object predicates; any failure re-checks field by field.
-        if type(a) is not dict or not a.keys() <= _APPLICANT_KEYS:
-            raise InvalidInstance(f"applicants[{i}]", "invalid applicant")
-        aid = a.get("id")
-        choices = a.get("choices")
-        if (
-            type(aid) is not str
-            or not aid
-            or aid in app_ids
-            or type(choices) is not list
-            or not choices
-        ):
-            raise InvalidInstance(f"applicants[{i}]", "invalid applicant")
-        try:
-            cs = set(choices)
-        except TypeError:  # an array or object among the choices
-            raise InvalidInstance(f"applicants[{i}]", "invalid applicant") from None
-        if len(cs) != len(choices) or not cs <= school_ids:
-            raise InvalidInstance(f"applicants[{i}]", "invalid applicant")
-        members += len(a)
-        prio: tuple[tuple[str, int], ...] = ()
-        rp = a.get("priority")
-        if rp is not None:
-            if type(rp) is not dict:
-                raise InvalidInstance(f"applicants[{i}]", "invalid applicant")
-            if rp:
-                if not rp.keys() <= school_ids or not all(
-                    type(p) is int and -MAX_SAFE_INT <= p <= MAX_SAFE_INT for p in rp.values()
-                ):
-                    raise InvalidInstance(f"applicants[{i}].priority", "invalid priority")
-                prio = tuple(sorted(rp.items()))
-                members += len(rp)
-        group = a.get("group")
-        if group is not None:
-            where = f"applicants[{i}]"
-            _check_id(group, f"{where}.group")
-            group_colons += group.count(":")
-            first = group_choices.get(group)
-            if first is None:
-                group_choices[group] = (choices, i)
-            elif first[0] != choices:
-                raise InvalidInstance(
-                    f"{where}.choices",
-                    f"applicant {aid!r} is in group {group!r} but its choices differ from those "
-                    f"of applicants[{first[1]}]",
-                )
-        app_ids.add(aid)
-        ids_in_order.append(aid)
-        applicants.append(new(Applicant, (aid, tuple(choices), prio, group)))
-    joined_ids = "".join(ids_in_order)
-    if _CONTROL.search(joined_ids):
-        for i, aid in enumerate(ids_in_order):
-            _check_id(aid, f"applicants[{i}].id")
-    colons = joined_ids.count(":") + group_colons
-    for g, (_, i) in group_choices.items():
-        if g in app_ids:
-            raise InvalidInstance(
-                f"applicants[{i}].group", f"group id {g!r} equals an applicant id"
-            )
+    applicants, app_ids, group_choices, members, colons = _fast_applicants(raw_apps, school_ids)
 
     # Duplicate member names are invalid (the "last one wins" of common parsers is ambiguous).
     # Fast exact check: with no escapes in the text, every ':' byte is either a name separator or
@@ -467,6 +403,111 @@ def _parse(data: bytes) -> Instance:
         source=obj,
         bmp_ids=bmp,
     )
+
+
+def _fault() -> InvalidInstance:
+    # The fast path only decides validity; parse_instance re-walks in spec order to name the
+    # first fault, so this placeholder never reaches a caller.
+    return InvalidInstance("applicants", "invalid")
+
+
+def _fast_applicants(
+    raw_apps: list[Any], school_ids: set[str]
+) -> tuple[list[Applicant], set[str], dict[str, tuple[list[str], int]], int, int]:
+    """Whole-array checks of ``applicants`` (C-level map/set operations; per-applicant Python
+    only for the few with a priority or a group).  Raises on any fault, without naming it."""
+    n = len(raw_apps)
+    if n and set(map(type, raw_apps)) != {dict}:
+        raise _fault()
+    try:
+        ids = list(map(_get_id, raw_apps))
+        chs = list(map(_get_choices, raw_apps))
+    except KeyError:
+        raise _fault() from None
+    if n and (set(map(type, ids)) != {str} or set(map(type, chs)) != {list}):
+        raise _fault()
+    app_ids = set(ids)
+    if len(app_ids) != n or "" in app_ids:
+        raise _fault()
+    joined_ids = "".join(ids)
+    if _CONTROL.search(joined_ids):
+        raise _fault()
+    lens = list(map(len, chs))
+    if n and min(lens) < 1:
+        raise _fault()
+    prios = list(map(dict.get, raw_apps, itertools.repeat("priority")))
+    groups = list(map(dict.get, raw_apps, itertools.repeat("group")))
+    known = 2 * n + sum(map(dict.__contains__, raw_apps, itertools.repeat("priority")))
+    known += sum(map(dict.__contains__, raw_apps, itertools.repeat("group")))
+    members = sum(map(len, raw_apps))
+    if members != known:  # every applicant has id and choices: so the excess is unknown names
+        raise _fault()
+    sidx = {sid: i for i, sid in enumerate(school_ids)}
+    try:
+        flat = np.fromiter(
+            map(sidx.__getitem__, itertools.chain.from_iterable(chs)),
+            dtype=np.int64,
+            count=sum(lens),
+        )
+    except (KeyError, TypeError):  # unknown school, or an unhashable entry
+        raise _fault() from None
+    if _has_repeats(flat, lens, len(sidx)):
+        raise _fault()
+    prio_t: list[tuple[tuple[str, int], ...]] = [()] * n
+    for i in [i for i, p in enumerate(prios) if p is not None]:
+        rp = prios[i]
+        if type(rp) is not dict:
+            raise _fault()
+        if rp:
+            if not rp.keys() <= school_ids or not all(
+                type(p) is int and -MAX_SAFE_INT <= p <= MAX_SAFE_INT for p in rp.values()
+            ):
+                raise _fault()
+            prio_t[i] = tuple(sorted(rp.items()))
+            members += len(rp)
+    group_choices: dict[str, tuple[list[str], int]] = {}
+    group_colons = 0
+    for i in [i for i, g in enumerate(groups) if g is not None]:
+        group = groups[i]
+        if type(group) is not str or not group or _CONTROL.search(group):
+            raise _fault()
+        group_colons += group.count(":")
+        first = group_choices.get(group)
+        if first is None:
+            group_choices[group] = (chs[i], i)
+        elif first[0] != chs[i]:
+            raise _fault()
+    for g in group_choices:
+        if g in app_ids:
+            raise _fault()
+    new = tuple.__new__
+    applicants = list(
+        map(
+            new, itertools.repeat(Applicant), zip(ids, map(tuple, chs), prio_t, groups, strict=True)
+        )
+    )
+    colons = joined_ids.count(":") + group_colons
+    return applicants, app_ids, group_choices, members, colons
+
+
+def _get_id(a: dict[str, Any]) -> Any:
+    return a["id"]
+
+
+def _get_choices(a: dict[str, Any]) -> Any:
+    return a["choices"]
+
+
+def _has_repeats(flat: np.ndarray, lens: list[int], n_s: int) -> bool:
+    """True if some applicant's choices (school indices, row after row in ``flat``) repeat."""
+    if not lens:
+        return False
+    if min(lens) == max(lens):
+        rows = np.sort(flat.reshape(len(lens), lens[0]), axis=1)
+        return bool((rows[:, 1:] == rows[:, :-1]).any())
+    row = np.repeat(np.arange(len(lens), dtype=np.int64), lens)
+    key = np.sort(row * n_s + flat)
+    return bool((key[1:] == key[:-1]).any())
 
 
 def _separator_colons(
