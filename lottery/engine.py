@@ -7,12 +7,14 @@ Theory of operation
 2. *Tickets.*  ``lottery.ticket.ticket`` per unit (``single``) or per (unit, school) pair
    (``multiple``).
 3. *School orders.*  Every school ranks the units that chose it by (priority desc, ticket asc,
-   unit id asc).  The orders are computed once, with one numpy ``lexsort`` over all (unit, choice)
-   pairs keyed on the first 16 ticket bytes; if two adjacent keys tie there (a 128-bit collision,
-   never seen in practice) the exact pure-Python sort is used instead, so the result is always
-   the spec's.  From then on a unit at a school is represented by its position in that order.
-4. *Mechanism.*  Student-proposing deferred acceptance in synchronous rounds, or preference
-   rounds (Boston), both calling the same ``choose`` rule (all-or-none / admit-together).
+   unit id asc).  All (unit, choice) pairs are sorted once on one packed int64 key (school,
+   priority rank, rank of the ticket's first 8 bytes, choice index); if two tickets agree in
+   those bytes (never seen in practice) the exact pure-Python sort is used instead, so the
+   result is always the spec's.  A pair is then its global position ``g`` in that sort.
+4. *Mechanism.*  The spec's synchronous rounds, each round choosing at every school at once
+   with numpy: candidates sorted by ``g``, ``before`` = total size ahead of a unit at its
+   school; admit-together keeps ``before < seats``, all-or-none keeps ``before + size <=
+   seats`` and walks a school unit by unit only where a group is skipped with seats left.
 5. *Result.*  Assignments, per-school admitted lists and waitlists, tickets (``single`` only).
 """
 
