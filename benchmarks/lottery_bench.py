@@ -109,7 +109,15 @@ _CLI_LAUNCHER = (
 
 
 def child_stages(path: str) -> dict[str, Any]:
-    """Time each stage of ``run`` on one instance file, in this process."""
+    """Time each stage of ``run`` on one instance file, in this process (the cyclic GC paused,
+    as ``run`` does)."""
+    from lottery._gc import paused_gc
+
+    with paused_gc():
+        return _stages(path)
+
+
+def _stages(path: str) -> dict[str, Any]:
     import lottery
     from lottery import engine
 
@@ -234,8 +242,10 @@ def child_peer(path: str) -> dict[str, Any]:
 
     units = engine._Units(inst)
     orders = engine._Orders(inst.seed, inst.tie_breaking, units)
+    st = orders.starts.tolist()
+    g_unit = orders.g_unit.tolist()
     for s, sid in enumerate(units.school_ids):
-        hospital_prefs[sid] = [units.ids[u] for u in orders.order[s]]
+        hospital_prefs[sid] = [units.ids[u] for u in g_unit[st[s] : st[s + 1]]]
     capacities = {s.id: s.capacity for s in inst.schools}
     t0 = time.perf_counter()
     game = HospitalResident.create_from_dictionaries(resident_prefs, hospital_prefs, capacities)

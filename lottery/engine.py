@@ -7,19 +7,22 @@ Theory of operation
 2. *Tickets.*  ``lottery.ticket.ticket`` per unit (``single``) or per (unit, school) pair
    (``multiple``).
 3. *School orders.*  Every school ranks the units that chose it by (priority desc, ticket asc,
-   unit id asc).  The orders are computed once, with one numpy ``lexsort`` over all (unit, choice)
-   pairs keyed on the first 16 ticket bytes; if two adjacent keys tie there (a 128-bit collision,
-   never seen in practice) the exact pure-Python sort is used instead, so the result is always
-   the spec's.  From then on a unit at a school is represented by its position in that order.
-4. *Mechanism.*  Student-proposing deferred acceptance in synchronous rounds, or preference
-   rounds (Boston), both calling the same ``choose`` rule (all-or-none / admit-together).
+   unit id asc).  All (unit, choice) pairs are sorted once on one packed int64 key (school,
+   priority rank, rank of the ticket's first 8 bytes, choice index); if two tickets agree in
+   those bytes (never seen in practice) the exact pure-Python sort is used instead, so the
+   result is always the spec's.  A pair is then its global position ``g`` in that sort.
+4. *Mechanism.*  The spec's synchronous rounds, each round choosing at every school at once
+   with numpy: candidates sorted by ``g``, ``before`` = total size ahead of a unit at its
+   school; admit-together keeps ``before < seats``, all-or-none keeps ``before + size <=
+   seats`` and walks a school unit by unit only where a group is skipped with seats left.
 5. *Result.*  Assignments, per-school admitted lists and waitlists, tickets (``single`` only).
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -30,6 +33,11 @@ from lottery.canonical import canonical_json_trusted
 from lottery.model import Instance, parse_instance
 
 RESULT_FORMAT = "paiwei-result/1"
+
+try:  # what hmac.digest calls, minus its Python-level wrapper (same bytes)
+    from _hashlib import hmac_digest as _hmac_digest
+except ImportError:  # pragma: no cover - CPython built without OpenSSL
+    _hmac_digest = hmac.digest  # type: ignore[assignment]
 
 
 class Placement(NamedTuple):
@@ -64,10 +72,7 @@ class Result:
         obj: dict[str, object] = {
             "format": RESULT_FORMAT,
             "instance_sha256": self.instance_sha256,
-            "assignments": {
-                a: None if p is None else {"school": p[0], "choice": p[1]}
-                for a, p in self.assignments.items()
-            },
+            "assignments": _assignments_json(self.assignments),
             "schools": {
                 s: {"admitted": list(o.admitted), "waitlist": list(o.waitlist)}
                 for s, o in self.schools.items()
@@ -76,6 +81,21 @@ class Result:
         if self.tickets is not None:
             obj["tickets"] = dict(self.tickets)
         return obj
+
+
+def _assignments_json(assignments: Mapping[str, Placement | None]) -> dict[str, object]:
+    """``{"school", "choice"}`` objects, one per distinct placement (shared, not copied)."""
+    memo: dict[Placement, dict[str, object]] = {}
+
+    def js(p: Placement | None) -> dict[str, object] | None:
+        if p is None:
+            return None
+        o = memo.get(p)
+        if o is None:
+            o = memo[p] = {"school": p[0], "choice": p[1]}
+        return o
+
+    return dict(zip(assignments.keys(), map(js, assignments.values()), strict=True))
 
 
 def result_bytes(result: Result) -> bytes:
@@ -135,6 +155,22 @@ class _Units:
             if len(m) > 1:
                 m.sort()
         self.size = [len(m) for m in self.members]
+        self._names: np.ndarray | None = None
+        self._name_off: np.ndarray | None = None
+
+    def member_array(self) -> np.ndarray:
+        """Every unit's member ids, unit after unit (an object array)."""
+        if self._names is None:
+            self._names = np.array(list(itertools.chain.from_iterable(self.members)), dtype=object)
+        return self._names
+
+    def member_offsets(self) -> np.ndarray:
+        """Index in ``member_array()`` of each unit's first member."""
+        if self._name_off is None:
+            off = np.zeros(len(self.ids), dtype=np.int64)
+            np.cumsum(np.asarray(self.size[:-1], dtype=np.int64), out=off[1:])
+            self._name_off = off
+        return self._name_off
 
 
 def _tickets(
@@ -142,7 +178,7 @@ def _tickets(
 ) -> tuple[list[bytes], list[list[bytes]] | None]:
     """Per-unit tickets (single) or per-(unit, choice) tickets (multiple); inlines
     ``lottery.ticket.ticket`` (same bytes) because this loop is the hot path."""
-    digest = hmac.digest
+    digest = _hmac_digest
     if tie_breaking == "single":
         return [digest(seed, u.encode() + b"\x01", "sha256") for u in units.ids], None
     sch = [s.encode() + b"\x00" for s in units.school_ids]
@@ -154,63 +190,112 @@ def _tickets(
 
 
 class _Orders:
-    """Each school's order of the units that chose it, and positions in it."""
+    """Every school's order of the units that chose it, as flat numpy arrays.
+
+    A (unit, choice) pair is identified by its *global position* ``g``: pairs sorted by
+    (school, priority desc, ticket asc, unit id asc), so school ``s`` owns the positions
+    ``starts[s] <= g < starts[s + 1]`` and a smaller ``g`` is served first there.
+    """
 
     def __init__(self, seed: bytes, tie_breaking: str, units: _Units) -> None:
         single, multi = _tickets(seed, tie_breaking, units)
         self.single_tickets = single
         n_s = len(units.school_ids)
-        nch = [len(c) for c in units.choices]
-        n_pairs = sum(nch)
+        n_u = len(units.ids)
+        nch = np.fromiter(map(len, units.choices), dtype=np.int64, count=n_u)
+        n_pairs = int(nch.sum())
+        off = np.zeros(n_u + 1, dtype=np.int64)
+        np.cumsum(nch, out=off[1:])
         p_school = np.fromiter(
-            (s for ch in units.choices for s in ch), dtype=np.int64, count=n_pairs
+            itertools.chain.from_iterable(units.choices), dtype=np.int64, count=n_pairs
         )
-        p_unit = np.repeat(np.arange(len(units.ids), dtype=np.int64), nch)
+        p_unit = np.repeat(np.arange(n_u, dtype=np.int64), nch)
+        p_k = np.arange(n_pairs, dtype=np.int64) - off[:-1][p_unit]
         p_neg_prio = np.zeros(n_pairs, dtype=np.int64)
-        if any(units.prio):
-            p_neg_prio = -np.fromiter(
-                (x for pr, n in zip(units.prio, nch, strict=True) for x in (pr or [0] * n)),
-                dtype=np.int64,
-                count=n_pairs,
+        with_prio = [u for u, pr in enumerate(units.prio) if pr]
+        if with_prio:
+            wp = np.asarray(with_prio, dtype=np.int64)
+            lens = nch[wp]
+            at = np.repeat(off[wp] - (np.cumsum(lens) - lens), lens) + np.arange(
+                int(lens.sum()), dtype=np.int64
             )
-        if multi is None:
-            tk = np.frombuffer(b"".join(single), dtype=">u8").reshape(-1, 4)
-            t0 = tk[:, 0][p_unit]
-            t1 = tk[:, 1][p_unit]
-        else:
-            tk = np.frombuffer(b"".join(t for row in multi for t in row), dtype=">u8")
-            tk = tk.reshape(-1, 4)
-            t0, t1 = tk[:, 0], tk[:, 1]
-        order = np.lexsort((t1, t0, p_neg_prio, p_school))
-        so = p_school[order]
-        tied = (
-            (so[1:] == so[:-1])
-            & (p_neg_prio[order][1:] == p_neg_prio[order][:-1])
-            & (t0[order][1:] == t0[order][:-1])
-            & (t1[order][1:] == t1[order][:-1])
-        )
-        if tied.any():
+            p_neg_prio[at] = -np.fromiter(
+                itertools.chain.from_iterable(units.prio[u] for u in with_prio),
+                dtype=np.int64,
+                count=len(at),
+            )
+        order = self._fast_order(single, multi, p_school, p_unit, p_k, p_neg_prio, n_s, n_u)
+        if order is None:
             order = self._exact_order(units, single, multi, p_neg_prio.tolist())
-            so = p_school[order]
-        counts = np.bincount(so, minlength=n_s)
-        starts = np.zeros(n_s + 1, dtype=np.int64)
-        np.cumsum(counts, out=starts[1:])
-        pos = np.empty(n_pairs, dtype=np.int64)
-        pos[order] = np.arange(n_pairs, dtype=np.int64) - starts[so]
-        unit_sorted = p_unit[order].tolist()
-        k_of_pair = np.arange(n_pairs, dtype=np.int64) - np.repeat(
-            np.cumsum(nch) - np.asarray(nch, dtype=np.int64), nch
-        )
-        k_sorted = k_of_pair[order].tolist()
-        st = starts.tolist()
-        self.order: list[list[int]] = [unit_sorted[st[s] : st[s + 1]] for s in range(n_s)]
-        self.order_k: list[list[int]] = [k_sorted[st[s] : st[s + 1]] for s in range(n_s)]
-        flat_pos = pos.tolist()
-        self.pos: list[list[int]] = []
-        i = 0
-        for n in nch:
-            self.pos.append(flat_pos[i : i + n])
-            i += n
+        self.n_schools = n_s
+        self.off = off
+        self.nch = nch
+        self.g_unit = p_unit[order]
+        self.g_k = p_k[order]
+        self.g_school = p_school[order]
+        sizes = np.fromiter(units.size, dtype=np.int64, count=n_u)
+        self.unit_size = sizes
+        self.grouped = bool(n_u and sizes.max() > 1)
+        self.g_size = sizes[self.g_unit]
+        counts = np.bincount(self.g_school, minlength=n_s)
+        self.starts = np.zeros(n_s + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.starts[1:])
+        self.pair_g = np.empty(n_pairs, dtype=np.int64)  # unit-major pair -> position
+        self.pair_g[order] = np.arange(n_pairs, dtype=np.int64)
+
+    @staticmethod
+    def _fast_order(
+        single: list[bytes],
+        multi: list[list[bytes]] | None,
+        p_school: np.ndarray,
+        p_unit: np.ndarray,
+        p_k: np.ndarray,
+        p_neg_prio: np.ndarray,
+        n_s: int,
+        n_u: int,
+    ) -> np.ndarray | None:
+        """Sort the pairs by (school, -priority, ticket) using the first 8 ticket bytes; None if
+        two compared tickets agree there (then the exact sort decides)."""
+        n_pairs = len(p_school)
+        if n_pairs == 0:
+            return np.zeros(0, dtype=np.int64)
+        if multi is None:
+            t0 = np.frombuffer(b"".join(single), dtype=">u8")[::4]
+            by_ticket = np.argsort(t0, kind="stable")
+            st = t0[by_ticket]
+            if bool((st[1:] == st[:-1]).any()):
+                return None
+            rank = np.empty(n_u, dtype=np.int64)
+            rank[by_ticket] = np.arange(n_u, dtype=np.int64)
+            p_rank = rank[p_unit]
+            n_rank = n_u
+        else:
+            t0 = np.frombuffer(b"".join(t for row in multi for t in row), dtype=">u8")[::4]
+            by_ticket = np.argsort(t0, kind="stable")
+            st = t0[by_ticket]
+            if bool((st[1:] == st[:-1]).any()):
+                return None
+            p_rank = np.empty(n_pairs, dtype=np.int64)
+            p_rank[by_ticket] = np.arange(n_pairs, dtype=np.int64)
+            n_rank = n_pairs
+        lo = int(p_neg_prio.min())
+        n_p = int(p_neg_prio.max()) - lo + 1
+        n_k = int(p_k.max()) + 1
+        if n_s * n_p * n_rank * n_k >= 2**62:  # no room for one packed key: sort on columns
+            lex: np.ndarray = np.lexsort((p_rank, p_neg_prio, p_school))
+            return lex
+        # One packed int64 key per pair; keys are distinct, so an unstable sort is exact.
+        key = ((p_school * n_p + (p_neg_prio - lo)) * n_rank + p_rank) * n_k + p_k
+        key.sort()
+        k = key % n_k
+        r = (key // n_k) % n_rank
+        if multi is not None:
+            named: np.ndarray = by_ticket[r]  # the rank is over pairs: it names the pair
+            return named
+        base = np.zeros(n_u, dtype=np.int64)
+        np.cumsum(np.bincount(p_unit, minlength=n_u)[:-1], out=base[1:])
+        pairs: np.ndarray = base[by_ticket[r]] + k
+        return pairs
 
     @staticmethod
     def _exact_order(
@@ -230,173 +315,195 @@ class _Orders:
         return np.fromiter((k[4] for k in keys), dtype=np.int64, count=len(keys))
 
 
-_Choose = Callable[[list[int], int], tuple[list[int], list[int], int]]
+def _choose(orders: _Orders, cand: np.ndarray, seats: np.ndarray, policy: str) -> np.ndarray:
+    """Spec section 5 at every school at once: ``cand`` holds positions sorted ascending (so
+    grouped by school, each school's candidates in its order); ``seats[s]`` is what school ``s``
+    has.  Returns the mask of admitted candidates.
 
-
-def _chooser(policy: str, sizes: list[int], grouped: bool) -> _Choose:
-    """The choice rule at one school (spec "Choosing"): walk the candidates' positions in
-    ascending order with ``seats`` left; return (kept, rejected, seats used)."""
-    if not grouped:
-
-        def plain(cand: list[int], seats: int) -> tuple[list[int], list[int], int]:
-            n = max(seats, 0)
-            keep = cand[:n]
-            return keep, cand[n:], len(keep)
-
-        return plain
-    if policy == "all-or-none":
-
-        def all_or_none(cand: list[int], seats: int) -> tuple[list[int], list[int], int]:
-            keep: list[int] = []
-            rej: list[int] = []
-            used = 0
-            for p in cand:
-                z = sizes[p]
-                if z <= seats:
-                    keep.append(p)
-                    seats -= z
-                    used += z
-                else:
-                    rej.append(p)
-            return keep, rej, used
-
-        return all_or_none
-
-    def admit_together(cand: list[int], seats: int) -> tuple[list[int], list[int], int]:
-        used = 0
-        for i, p in enumerate(cand):
-            if seats <= 0:
-                return cand[:i], cand[i:], used
-            seats -= sizes[p]
-            used += sizes[p]
-        return cand, [], used
-
-    return admit_together
+    With ``before`` = total size of the school's candidates ahead of a unit, admit-together
+    admits exactly the units with ``before < seats``.  all-or-none admits the units with
+    ``before + size <= seats`` as long as no unit is skipped while seats remain; a school where
+    a multi-member unit is skipped with seats left is walked exactly, one unit at a time.
+    """
+    n = cand.size
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    sch = orders.g_school[cand]
+    first = np.empty(n, dtype=bool)
+    first[0] = True
+    np.not_equal(sch[1:], sch[:-1], out=first[1:])
+    seg = np.cumsum(first) - 1
+    seg_start = np.flatnonzero(first)
+    have = seats[sch]
+    if not orders.grouped:
+        before = np.arange(n, dtype=np.int64) - seg_start[seg]
+        result: np.ndarray = before < have
+        return result
+    sz = orders.g_size[cand]
+    cs = np.cumsum(sz)
+    before = cs - sz
+    before -= before[seg_start][seg]
+    if policy == "admit-together":
+        result = before < have
+        return result
+    keep: np.ndarray = before + sz <= have
+    bad = ~keep & (before < have)
+    if bad.any():
+        for i in np.unique(seg[bad]).tolist():
+            lo = int(seg_start[i])
+            hi = int(seg_start[i + 1]) if i + 1 < len(seg_start) else n
+            left = int(have[lo])
+            for j, z in enumerate(sz[lo:hi].tolist(), lo):
+                keep[j] = z <= left
+                if z <= left:
+                    left -= z
+    return keep
 
 
 def draw(instance: Instance) -> Result:
     """Run the lottery on a validated instance (docs/lottery-spec.md, paiwei-lottery/1)."""
     with paused_gc():
         units = _Units(instance)
-        orders, placed_k, admitted = _assign(instance, units, instance.seed)
-        return _result(instance, units, orders, placed_k, admitted)
+        orders, placed_k, held = _assign(instance, units, instance.seed)
+        return _result(instance, units, orders, placed_k, held)
 
 
 def _assign(
     instance: Instance, units: _Units, seed: bytes
-) -> tuple[_Orders, list[int], list[list[int]]]:
+) -> tuple[_Orders, np.ndarray, np.ndarray]:
     """Tickets, school orders and the mechanism for ``seed``: returns the orders, each unit's
-    placed choice index (-1 = unplaced) and each school's admitted positions (ascending)."""
+    placed choice index (-1 = unplaced) and the admitted positions (ascending)."""
     orders = _Orders(seed, instance.tie_breaking, units)
-    placed_k, admitted = _mechanism(instance, units, orders)
-    return orders, placed_k, admitted
+    placed_k, held = _mechanism(instance, orders)
+    return orders, placed_k, held
 
 
-def _mechanism(
-    instance: Instance, units: _Units, orders: _Orders
-) -> tuple[list[int], list[list[int]]]:
-    """Run the instance's mechanism on precomputed school orders (spec section 6)."""
-    n_s = len(units.school_ids)
-    n_u = len(units.ids)
-    choose: list[_Choose] = []
-    for s in range(n_s):
-        sizes = [units.size[u] for u in orders.order[s]]
-        choose.append(_chooser(instance.group_policy, sizes, any(z > 1 for z in sizes)))
-    caps = [s.capacity for s in instance.schools]
-    upos = orders.pos
-    uch = units.choices
-    placed_k = [-1] * n_u  # index into the unit's choices, -1 = unplaced
-    admitted: list[list[int]] = [[] for _ in range(n_s)]  # positions
-
+def _mechanism(instance: Instance, orders: _Orders) -> tuple[np.ndarray, np.ndarray]:
+    """Run the instance's mechanism on the school orders (spec section 6), all schools of a
+    round at once."""
+    n_s = orders.n_schools
+    n_u = len(orders.nch)
+    caps = np.fromiter((s.capacity for s in instance.schools), dtype=np.int64, count=n_s)
+    policy = instance.group_policy
+    nch, off, pair_g, g_unit = orders.nch, orders.off, orders.pair_g, orders.g_unit
+    placed_k = np.full(n_u, -1, dtype=np.int64)
     if instance.mechanism == "deferred-acceptance":
-        nxt = [0] * n_u
-        free = list(range(n_u))
+        nxt = np.zeros(n_u, dtype=np.int64)
+        free = np.arange(n_u, dtype=np.int64)
+        held = np.zeros(0, dtype=np.int64)
+        affected = np.zeros(n_s, dtype=bool)
         while True:
-            props: dict[int, list[int]] = {}
-            for u in free:
-                k = nxt[u]
-                if k < len(uch[u]):
-                    nxt[u] = k + 1
-                    s = uch[u][k]
-                    lst = props.get(s)
-                    if lst is None:
-                        props[s] = [upos[u][k]]
-                    else:
-                        lst.append(upos[u][k])
-            if not props:
+            free = free[nxt[free] < nch[free]]
+            if free.size == 0:
                 break
-            free = []
-            for s, new in props.items():
-                cand = admitted[s] + new
-                cand.sort()
-                keep, rej, _ = choose[s](cand, caps[s])
-                admitted[s] = keep
-                if rej:
-                    o = orders.order[s]
-                    free.extend([o[p] for p in rej])
-        for s in range(n_s):
-            o = orders.order[s]
-            ok = orders.order_k[s]
-            for p in admitted[s]:
-                placed_k[o[p]] = ok[p]
-    else:
-        seats = list(caps)
-        pending = list(range(n_u))
-        r = 0
-        while pending:
-            props = {}
-            for u in pending:
-                if r < len(uch[u]):
-                    props.setdefault(uch[u][r], []).append(upos[u][r])
-            for s, new in props.items():
-                new.sort()
-                keep, _, used = choose[s](new, seats[s])
-                seats[s] -= used
-                admitted[s].extend(keep)
-                o = orders.order[s]
-                for p in keep:
-                    placed_k[o[p]] = r
-            r += 1
-            pending = [u for u in pending if placed_k[u] < 0 and r < len(uch[u])]
-        for lst in admitted:
-            lst.sort()
-    return placed_k, admitted
+            new = pair_g[off[free] + nxt[free]]
+            nxt[free] += 1
+            affected[:] = False
+            affected[orders.g_school[new]] = True
+            touched = affected[orders.g_school[held]]
+            cand = np.concatenate((held[touched], new))
+            cand.sort()
+            keep = _choose(orders, cand, caps, policy)
+            held = np.concatenate((held[~touched], cand[keep]))
+            free = g_unit[cand[~keep]]
+        held.sort()
+        placed_k[g_unit[held]] = orders.g_k[held]
+        return placed_k, held
+    left = caps.copy()
+    pending = np.arange(n_u, dtype=np.int64)
+    kept_all = []
+    r = 0
+    while True:
+        pending = pending[nch[pending] > r]
+        if pending.size == 0:
+            break
+        cand = pair_g[off[pending] + r]
+        cand.sort()
+        keep = _choose(orders, cand, left, policy)
+        kept = cand[keep]
+        kept_all.append(kept)
+        placed_k[g_unit[kept]] = r
+        left -= np.bincount(
+            orders.g_school[kept], weights=orders.g_size[kept], minlength=n_s
+        ).astype(np.int64)
+        pending = g_unit[cand[~keep]]
+        r += 1
+    held = np.concatenate(kept_all) if kept_all else np.zeros(0, dtype=np.int64)
+    held.sort()
+    return placed_k, held
+
+
+def _expand(units: _Units, orders: _Orders, unit_seq: np.ndarray) -> list[str]:
+    """Applicant ids of the units in ``unit_seq``, each unit's members by id."""
+    names = units.member_array()
+    if not orders.grouped:
+        out: list[str] = names[unit_seq].tolist()
+        return out
+    size = orders.unit_size[unit_seq]
+    total = int(size.sum())
+    first = np.repeat(units.member_offsets()[unit_seq] - (np.cumsum(size) - size), size)
+    out = names[first + np.arange(total, dtype=np.int64)].tolist()
+    return out
 
 
 def _result(
     inst: Instance,
     units: _Units,
     orders: _Orders,
-    placed_k: list[int],
-    admitted: list[list[int]],
+    placed_k: np.ndarray,
+    held: np.ndarray,
 ) -> Result:
     sids = units.school_ids
-    members = units.members
+    n_s = len(sids)
+    g_unit, g_k, g_school = orders.g_unit, orders.g_k, orders.g_school
+    # Placement objects are shared: there are at most (schools x choices) distinct ones.
+    n_u = len(units.ids)
+    code = np.full(n_u, -1, dtype=np.int64)
+    code[g_unit[held]] = held  # the position at which the unit is placed
+    uniq, inv = np.unique(code, return_inverse=True)
     new = tuple.__new__  # NamedTuple's own __new__ is a slow Python-level call
-    unit_place: list[Placement | None] = [
-        None if k < 0 else new(Placement, (sids[ch[k]], k + 1))
-        for k, ch in zip(placed_k, units.choices, strict=True)
+    table: list[Placement | None] = [
+        None if g < 0 else new(Placement, (sids[s], k + 1))
+        for g, s, k in zip(
+            uniq.tolist(),
+            g_school[np.maximum(uniq, 0)].tolist(),
+            g_k[np.maximum(uniq, 0)].tolist(),
+            strict=True,
+        )
     ]
+    unit_place = list(map(table.__getitem__, inv.ravel().tolist()))
     assignments = dict(
         zip(
             (a.id for a in inst.applicants), map(unit_place.__getitem__, units.unit_of), strict=True
         )
     )
+    adm_names = _expand(units, orders, g_unit[held])
+    adm_count = np.bincount(g_school[held], minlength=n_s).tolist()
+    pk = placed_k[g_unit]
+    wait_mask = (pk < 0) | (pk > g_k)
+    wait_units = g_unit[wait_mask]
+    wait_names = _expand(units, orders, wait_units)
+    if orders.grouped:
+        adm_count = np.bincount(g_school[held], weights=orders.g_size[held], minlength=n_s)
+        adm_count = adm_count.astype(np.int64).tolist()
+        wait_count = (
+            np.bincount(g_school[wait_mask], weights=orders.g_size[wait_mask], minlength=n_s)
+            .astype(np.int64)
+            .tolist()
+        )
+    else:
+        wait_count = np.bincount(g_school[wait_mask], minlength=n_s).tolist()
     schools: dict[str, SchoolOutcome] = {}
-    for s, sid in enumerate(sids):
-        o = orders.order[s]
-        ok = orders.order_k[s]
-        adm = [m for p in admitted[s] for m in members[o[p]]]
-        wait = [
-            m
-            for u, k in zip(o, ok, strict=True)
-            if placed_k[u] < 0 or placed_k[u] > k
-            for m in members[u]
-        ]
-        schools[sid] = SchoolOutcome(tuple(adm), tuple(wait))
+    ai = wi = 0
+    for sid, na, nw in zip(sids, adm_count, wait_count, strict=True):
+        schools[sid] = SchoolOutcome(
+            tuple(adm_names[ai : ai + na]), tuple(wait_names[wi : wi + nw])
+        )
+        ai += na
+        wi += nw
     tickets = None
     if inst.tie_breaking == "single":
-        tickets = {u: t.hex() for u, t in zip(units.ids, orders.single_tickets, strict=True)}
+        tickets = dict(zip(units.ids, map(bytes.hex, orders.single_tickets), strict=True))
     return Result(
         instance_sha256=inst.sha256().hex(),
         assignments=assignments,

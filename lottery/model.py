@@ -7,14 +7,16 @@ SHA-256 of its RFC 8785 form.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import itertools
 import json
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, NoReturn, cast
+from typing import Any, Literal, NamedTuple, cast
 
+import numpy as np
 import orjson
 
 from lottery._gc import paused_gc
@@ -161,46 +163,86 @@ def _check_id(v: object, where: str) -> str:
     return v
 
 
+_NAME = re.compile("[A-Za-z_][A-Za-z0-9_]*")
+
+
+def member_path(base: str, name: str) -> str:
+    """The path of member ``name`` of the value at ``base`` (spec section 9): ``.name`` when the
+    name is an identifier, else ``["…"]`` holding its RFC 8785 string form; no dot at the root."""
+    if _NAME.fullmatch(name):
+        return f"{base}.{name}" if base else name
+    return f"{base}[{orjson.dumps(name).decode()}]"
+
+
 def _unknown(obj: dict[str, Any], allowed: frozenset[str], where: str) -> None:
-    extra = sorted(k for k in obj if k not in allowed)
-    if extra:
-        prefix = f"{where}." if where else ""
-        raise InvalidInstance(f"{prefix}{extra[0]}", "unknown member")
+    for k in obj:  # document order
+        if k not in allowed:
+            raise InvalidInstance(member_path(where, k), "unknown member")
 
 
-def _find_duplicate_member(data: bytes) -> None:
-    """Exact duplicate-member check with the standard library's parser (slow path)."""
+class _Dup(dict[str, Any]):
+    """An object that had a repeated member name (``dup``: the first name seen twice)."""
 
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        seen: set[str] = set()
-        for k, _ in pairs:
-            if k in seen:
-                raise InvalidInstance(k, "member name appears twice in one object")
-            seen.add(k)
-        return dict(pairs)
+    dup = ""
 
-    # orjson already accepted the text; a complaint of the stdlib parser teaches nothing more
-    with contextlib.suppress(ValueError, RecursionError):
-        json.loads(data, object_pairs_hook=hook)
+
+def _dup_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for k, _ in pairs:
+        if k in seen:
+            d = _Dup(pairs)
+            d.dup = k
+            return d
+        seen.add(k)
+    return dict(pairs)
+
+
+def _find_duplicate_member(data: bytes) -> Any:
+    """Exact duplicate-member check (spec 9, rule 2) with the standard library's parser: raise
+    for the first object in document pre-order with a repeated name; else return the value."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))  # orjson admits depth 1024; json recurses per level
+    try:
+        value = json.loads(data, object_pairs_hook=_dup_hook)
+    except (ValueError, RecursionError):
+        return None  # orjson accepted the text; the stdlib parser teaches nothing more
+    finally:
+        sys.setrecursionlimit(limit)
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, v = stack.pop()
+        if isinstance(v, dict):
+            if type(v) is _Dup:
+                raise InvalidInstance(
+                    member_path(where, v.dup), "member name appears twice in one object"
+                )
+            stack.extend(reversed([(member_path(where, k), x) for k, x in v.items()]))
+        elif isinstance(v, list):
+            stack.extend(reversed([(f"{where}[{i}]", x) for i, x in enumerate(v)]))
+    return value
 
 
 def parse_instance(data: bytes) -> Instance:
-    """Parse and validate paiwei-instance/1 bytes; raise ``InvalidInstance`` naming the field."""
+    """Parse and validate paiwei-instance/1 bytes; raise ``InvalidInstance`` naming the field.
+
+    A fast whole-document path decides validity; when it finds a fault, ``_ordered_check``
+    re-walks the instance in the order of spec section 9 so the error reported is the first
+    one in that order, whatever the fast path tripped on.
+    """
     try:
         with paused_gc():
             return _parse(data)
     except InvalidInstance as exc:
-        if exc.field != "(document)":
-            # A duplicate member may be the real cause (the parser kept the last one).
-            _find_duplicate_member(data)
-        raise
+        if exc.field == "(document)":
+            raise
+        fast = exc
+    value = _find_duplicate_member(data)
+    _ordered_check(orjson.loads(data) if value is None else value)
+    raise fast  # unreachable unless the two paths disagree: still an error, never a pass
 
 
-def _parse(data: bytes) -> Instance:
-    try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInstance("(document)", f"not valid UTF-8 JSON: {exc}") from None
+def _check_header(obj: Any) -> None:
+    """Rule 3 of spec section 9 for the top-level object and its scalar members."""
     if type(obj) is not dict:
         raise InvalidInstance("(document)", f"must be a JSON object, got {_tname(obj)}")
     _unknown(obj, _TOP_KEYS, "")
@@ -222,7 +264,9 @@ def _parse(data: bytes) -> Instance:
         if obj[k] not in options:
             raise InvalidInstance(k, f"must be one of {', '.join(options)}; got {obj[k]!r}")
 
-    raw_schools = obj["schools"]
+
+def _check_schools(raw_schools: Any) -> list[School]:
+    """Rule 3 of spec section 9 for ``schools``, in array order."""
     if type(raw_schools) is not list:
         raise InvalidInstance("schools", f"must be an array, got {_tname(raw_schools)}")
     schools: list[School] = []
@@ -234,82 +278,110 @@ def _parse(data: bytes) -> Instance:
         _unknown(s, _SCHOOL_KEYS, where)
         if "id" not in s:
             raise InvalidInstance(f"{where}.id", "missing")
-        if "capacity" not in s:
-            raise InvalidInstance(f"{where}.capacity", "missing")
         sid = _check_id(s["id"], f"{where}.id")
         if sid in school_ids:
             raise InvalidInstance(f"{where}.id", f"duplicate school id {sid!r}")
         school_ids.add(sid)
+        if "capacity" not in s:
+            raise InvalidInstance(f"{where}.capacity", f"missing (school {sid!r})")
         cap = _check_int(s["capacity"], f"{where}.capacity", 0, f"school {sid!r}")
         schools.append(School(sid, cap))
+    return schools
 
+
+def _ordered_check(obj: Any) -> None:
+    """Spec section 9, rule 3 onwards: the checks in their normative order; raise the first."""
+    _check_header(obj)
+    school_ids = {sc.id for sc in _check_schools(obj["schools"])}
     raw_apps = obj["applicants"]
     if type(raw_apps) is not list:
         raise InvalidInstance("applicants", f"must be an array, got {_tname(raw_apps)}")
-    applicants: list[Applicant] = []
     app_ids: set[str] = set()
-    ids_in_order: list[str] = []
-    group_choices: dict[str, tuple[list[str], int]] = {}
-    group_colons = 0
-    members = 0  # object members seen in applicants (for the duplicate-member check)
-    new = tuple.__new__
+    groups: dict[str, tuple[list[str], int]] = {}
     for i, a in enumerate(raw_apps):
-        # Fast path: cheap whole-object predicates; any failure re-checks field by field.
-        if type(a) is not dict or not a.keys() <= _APPLICANT_KEYS:
-            _check_applicant(i, a, school_ids, app_ids)
-        aid = a.get("id")
-        choices = a.get("choices")
-        if (
-            type(aid) is not str
-            or not aid
-            or aid in app_ids
-            or type(choices) is not list
-            or not choices
-        ):
-            _check_applicant(i, a, school_ids, app_ids)
-        try:
-            cs = set(choices)
-        except TypeError:  # an array or object among the choices
-            _check_applicant(i, a, school_ids, app_ids)
-        if len(cs) != len(choices) or not cs <= school_ids:
-            _check_applicant(i, a, school_ids, app_ids)
-        members += len(a)
-        prio: tuple[tuple[str, int], ...] = ()
-        rp = a.get("priority")
-        if rp is not None:
-            if type(rp) is not dict:
-                _check_applicant(i, a, school_ids, app_ids)
-            if rp:
-                _check_priority(i, aid, rp, school_ids)
-                prio = tuple(sorted(rp.items()))
-                members += len(rp)
-        group = a.get("group")
-        if group is not None:
-            where = f"applicants[{i}]"
-            _check_id(group, f"{where}.group")
-            group_colons += group.count(":")
-            first = group_choices.get(group)
-            if first is None:
-                group_choices[group] = (choices, i)
-            elif first[0] != choices:
-                raise InvalidInstance(
-                    f"{where}.choices",
-                    f"applicant {aid!r} is in group {group!r} but its choices differ from those "
-                    f"of applicants[{first[1]}]",
-                )
-        app_ids.add(aid)
-        ids_in_order.append(aid)
-        applicants.append(new(Applicant, (aid, tuple(choices), prio, group)))
-    joined_ids = "".join(ids_in_order)
-    if _CONTROL.search(joined_ids):
-        for i, aid in enumerate(ids_in_order):
-            _check_id(aid, f"applicants[{i}].id")
-    colons = joined_ids.count(":") + group_colons
-    for g, (_, i) in group_choices.items():
+        _check_applicant(i, a, school_ids, app_ids, groups)
+        app_ids.add(a["id"])
+    for g, (_, i) in groups.items():  # order of first appearance
         if g in app_ids:
             raise InvalidInstance(
                 f"applicants[{i}].group", f"group id {g!r} equals an applicant id"
             )
+
+
+def _check_applicant(
+    i: int,
+    a: object,
+    school_ids: set[str],
+    app_ids: set[str],
+    groups: dict[str, tuple[list[str], int]],
+) -> None:
+    """One applicant's checks in spec order (section 9, rule 3)."""
+    where = f"applicants[{i}]"
+    if type(a) is not dict:
+        raise InvalidInstance(where, f"must be an object, got {_tname(a)}")
+    _unknown(a, _APPLICANT_KEYS, where)
+    if "id" not in a:
+        raise InvalidInstance(f"{where}.id", "missing")
+    aid = _check_id(a["id"], f"{where}.id")
+    if aid in app_ids:
+        raise InvalidInstance(f"{where}.id", f"duplicate applicant id {aid!r}")
+    if "choices" not in a:
+        raise InvalidInstance(f"{where}.choices", f"missing (applicant {aid!r})")
+    choices = a["choices"]
+    if type(choices) is not list or not choices:
+        raise InvalidInstance(
+            f"{where}.choices", f"must be a non-empty array of school ids (applicant {aid!r})"
+        )
+    seen: set[str] = set()
+    for j, c in enumerate(choices):
+        if type(c) is not str or c not in school_ids:
+            raise InvalidInstance(
+                f"{where}.choices[{j}]", f"unknown school {c!r} (applicant {aid!r})"
+            )
+        if c in seen:
+            raise InvalidInstance(
+                f"{where}.choices[{j}]", f"school {c!r} is listed twice (applicant {aid!r})"
+            )
+        seen.add(c)
+    rp = a.get("priority")
+    if rp is not None:
+        if type(rp) is not dict:
+            raise InvalidInstance(
+                f"{where}.priority", f"must be an object, got {_tname(rp)} (applicant {aid!r})"
+            )
+        for sid, p in rp.items():
+            at = member_path(f"{where}.priority", sid)
+            if sid not in school_ids:
+                raise InvalidInstance(at, f"unknown school {sid!r} (applicant {aid!r})")
+            _check_int(p, at, -MAX_SAFE_INT, f"applicant {aid!r}")
+    group = a.get("group")
+    if group is not None:
+        _check_id(group, f"{where}.group")
+        first = groups.get(group)
+        if first is None:
+            groups[group] = (choices, i)
+        elif first[0] != choices:
+            raise InvalidInstance(
+                f"{where}.choices",
+                f"applicant {aid!r} is in group {group!r} but its choices differ from those "
+                f"of applicants[{first[1]}]",
+            )
+
+
+def _parse(data: bytes) -> Instance:
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInstance("(document)", f"not valid UTF-8 JSON: {exc}") from None
+    _check_header(obj)
+    raw_schools = obj["schools"]
+    schools = _check_schools(raw_schools)
+    school_ids = {sc.id for sc in schools}
+
+    raw_apps = obj["applicants"]
+    if type(raw_apps) is not list:
+        raise InvalidInstance("applicants", f"must be an array, got {_tname(raw_apps)}")
+    applicants, app_ids, group_choices, members, colons = _fast_applicants(raw_apps, school_ids)
 
     # Duplicate member names are invalid (the "last one wins" of common parsers is ambiguous).
     # Fast exact check: with no escapes in the text, every ':' byte is either a name separator or
@@ -322,7 +394,7 @@ def _parse(data: bytes) -> Instance:
     all_ids = "".join(school_ids) + "".join(app_ids) + "".join(group_choices)
     bmp = all_ids.isascii() or max(all_ids) <= "\uffff"
     return Instance(
-        seed=bytes.fromhex(seed_hex),
+        seed=bytes.fromhex(obj["seed"]),
         mechanism=cast(Mechanism, obj["mechanism"]),
         tie_breaking=cast(TieBreaking, obj["tie_breaking"]),
         group_policy=cast(GroupPolicy, obj["group_policy"]),
@@ -331,6 +403,111 @@ def _parse(data: bytes) -> Instance:
         source=obj,
         bmp_ids=bmp,
     )
+
+
+def _fault() -> InvalidInstance:
+    # The fast path only decides validity; parse_instance re-walks in spec order to name the
+    # first fault, so this placeholder never reaches a caller.
+    return InvalidInstance("applicants", "invalid")
+
+
+def _fast_applicants(
+    raw_apps: list[Any], school_ids: set[str]
+) -> tuple[list[Applicant], set[str], dict[str, tuple[list[str], int]], int, int]:
+    """Whole-array checks of ``applicants`` (C-level map/set operations; per-applicant Python
+    only for the few with a priority or a group).  Raises on any fault, without naming it."""
+    n = len(raw_apps)
+    if n and set(map(type, raw_apps)) != {dict}:
+        raise _fault()
+    try:
+        ids = list(map(_get_id, raw_apps))
+        chs = list(map(_get_choices, raw_apps))
+    except KeyError:
+        raise _fault() from None
+    if n and (set(map(type, ids)) != {str} or set(map(type, chs)) != {list}):
+        raise _fault()
+    app_ids = set(ids)
+    if len(app_ids) != n or "" in app_ids:
+        raise _fault()
+    joined_ids = "".join(ids)
+    if _CONTROL.search(joined_ids):
+        raise _fault()
+    lens = list(map(len, chs))
+    if n and min(lens) < 1:
+        raise _fault()
+    prios = list(map(dict.get, raw_apps, itertools.repeat("priority")))
+    groups = list(map(dict.get, raw_apps, itertools.repeat("group")))
+    known = 2 * n + sum(map(dict.__contains__, raw_apps, itertools.repeat("priority")))
+    known += sum(map(dict.__contains__, raw_apps, itertools.repeat("group")))
+    members = sum(map(len, raw_apps))
+    if members != known:  # every applicant has id and choices: so the excess is unknown names
+        raise _fault()
+    sidx = {sid: i for i, sid in enumerate(school_ids)}
+    try:
+        flat = np.fromiter(
+            map(sidx.__getitem__, itertools.chain.from_iterable(chs)),
+            dtype=np.int64,
+            count=sum(lens),
+        )
+    except (KeyError, TypeError):  # unknown school, or an unhashable entry
+        raise _fault() from None
+    if _has_repeats(flat, lens, len(sidx)):
+        raise _fault()
+    prio_t: list[tuple[tuple[str, int], ...]] = [()] * n
+    for i in [i for i, p in enumerate(prios) if p is not None]:
+        rp = prios[i]
+        if type(rp) is not dict:
+            raise _fault()
+        if rp:
+            if not rp.keys() <= school_ids or not all(
+                type(p) is int and -MAX_SAFE_INT <= p <= MAX_SAFE_INT for p in rp.values()
+            ):
+                raise _fault()
+            prio_t[i] = tuple(sorted(rp.items()))
+            members += len(rp)
+    group_choices: dict[str, tuple[list[str], int]] = {}
+    group_colons = 0
+    for i in [i for i, g in enumerate(groups) if g is not None]:
+        group = groups[i]
+        if type(group) is not str or not group or _CONTROL.search(group):
+            raise _fault()
+        group_colons += group.count(":")
+        first = group_choices.get(group)
+        if first is None:
+            group_choices[group] = (chs[i], i)
+        elif first[0] != chs[i]:
+            raise _fault()
+    for g in group_choices:
+        if g in app_ids:
+            raise _fault()
+    new = tuple.__new__
+    applicants = list(
+        map(
+            new, itertools.repeat(Applicant), zip(ids, map(tuple, chs), prio_t, groups, strict=True)
+        )
+    )
+    colons = joined_ids.count(":") + group_colons
+    return applicants, app_ids, group_choices, members, colons
+
+
+def _get_id(a: dict[str, Any]) -> Any:
+    return a["id"]
+
+
+def _get_choices(a: dict[str, Any]) -> Any:
+    return a["choices"]
+
+
+def _has_repeats(flat: np.ndarray, lens: list[int], n_s: int) -> bool:
+    """True if some applicant's choices (school indices, row after row in ``flat``) repeat."""
+    if not lens:
+        return False
+    if min(lens) == max(lens):
+        rows = np.sort(flat.reshape(len(lens), lens[0]), axis=1)
+        return bool((rows[:, 1:] == rows[:, :-1]).any())
+    row = np.repeat(np.arange(len(lens), dtype=np.int64), lens)
+    key = np.sort(row * n_s + flat)
+    return bool((key[1:] == key[:-1]).any())
 
 
 def _separator_colons(
@@ -352,47 +529,3 @@ def _separator_colons(
             if p:
                 colons += sum(school_colon.get(c, 0) for c in p)
     return int(members + colons)
-
-
-def _check_priority(i: int, aid: str, rp: dict[str, Any], school_ids: set[str]) -> None:
-    where = f"applicants[{i}].priority"
-    for sid, p in rp.items():
-        if sid not in school_ids:
-            raise InvalidInstance(where, f"unknown school {sid!r} (applicant {aid!r})")
-        _check_int(p, where, -MAX_SAFE_INT, f"school {sid!r}, applicant {aid!r}")
-
-
-def _check_applicant(i: int, a: object, school_ids: set[str], app_ids: set[str]) -> NoReturn:
-    """Field-by-field check of one applicant that failed the fast path; always raises."""
-    where = f"applicants[{i}]"
-    if type(a) is not dict:
-        raise InvalidInstance(where, f"must be an object, got {_tname(a)}")
-    _unknown(a, _APPLICANT_KEYS, where)
-    if "id" not in a:
-        raise InvalidInstance(f"{where}.id", "missing")
-    aid = _check_id(a["id"], f"{where}.id")
-    if aid in app_ids:
-        raise InvalidInstance(f"{where}.id", f"duplicate applicant id {aid!r}")
-    if "choices" not in a:
-        raise InvalidInstance(f"{where}.choices", f"missing (applicant {aid!r})")
-    choices = a["choices"]
-    if type(choices) is not list or not choices:
-        raise InvalidInstance(
-            f"{where}.choices", f"must be a non-empty array of school ids (applicant {aid!r})"
-        )
-    for j, c in enumerate(choices):
-        if type(c) is not str or c not in school_ids:
-            raise InvalidInstance(
-                f"{where}.choices[{j}]", f"unknown school {c!r} (applicant {aid!r})"
-            )
-    for j, c in enumerate(choices):
-        if c in choices[:j]:
-            raise InvalidInstance(
-                f"{where}.choices", f"school {c!r} is listed twice (applicant {aid!r})"
-            )
-    rp = a.get("priority")
-    if rp is not None and type(rp) is not dict:
-        raise InvalidInstance(
-            f"{where}.priority", f"must be an object, got {_tname(rp)} (applicant {aid!r})"
-        )
-    raise InvalidInstance(where, "invalid applicant")  # unreachable: the fast path was wrong

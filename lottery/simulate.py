@@ -12,6 +12,8 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from lottery._gc import paused_gc
 from lottery.engine import _assign, _Units
 from lottery.errors import LotteryError
@@ -98,12 +100,13 @@ def simulate(instance: Instance, draws: int) -> Simulation:
     for i in range(draws):
         with paused_gc():
             orders, placed_k, admitted = _assign(instance, units, simulation_seed(instance.seed, i))
-        for u, k in enumerate(placed_k):
-            if k >= 0:
-                hits[u][k] += 1
-        for s in range(n_s):
-            o = orders.order[s]
-            f = sum(units.size[o[p]] for p in admitted[s])
+        placed = placed_k >= 0
+        for u, k in zip(np.flatnonzero(placed).tolist(), placed_k[placed].tolist(), strict=True):
+            hits[u][k] += 1
+        fills = np.bincount(
+            orders.g_school[admitted], weights=orders.g_size[admitted], minlength=n_s
+        )
+        for s, f in enumerate(fills.astype(np.int64).tolist()):
             filled_sum[s] += f
             filled_min[s] = f if filled_min[s] < 0 else min(filled_min[s], f)
             filled_max[s] = max(filled_max[s], f)

@@ -44,6 +44,8 @@ def with_(path: list[Any], value: Any, delete: bool = False) -> bytes:
 CASES: list[tuple[str, bytes, str]] = [
     ("not json", b"{", "(document)"),
     ("not utf-8", b'{"format": "\xff"}', "(document)"),
+    ("lone surrogate", b'{"format": "\\ud800"}', "(document)"),
+    ("too deep", b'{"x": ' + b"[" * 1024 + b"]" * 1024 + b"}", "(document)"),
     ("NaN", b'{"format": NaN}', "(document)"),
     ("top-level array", b"[]", "(document)"),
     ("unknown top member", with_(["extra"], 1), "extra"),
@@ -90,19 +92,25 @@ CASES: list[tuple[str, bytes, str]] = [
     ("choice unknown", with_(["applicants", 0, "choices", 1], "C"), "applicants[0].choices[1]"),
     ("choice number", with_(["applicants", 0, "choices", 0], 1), "applicants[0].choices[0]"),
     ("choice array", with_(["applicants", 0, "choices", 0], ["A"]), "applicants[0].choices[0]"),
-    ("choice repeated", with_(["applicants", 0, "choices", 1], "A"), "applicants[0].choices"),
+    ("choice repeated", with_(["applicants", 0, "choices", 1], "A"), "applicants[0].choices[1]"),
     ("priority not object", with_(["applicants", 0, "priority"], [1]), "applicants[0].priority"),
     (
         "priority unknown school",
         with_(["applicants", 0, "priority", "Z"], 1),
-        "applicants[0].priority",
+        "applicants[0].priority.Z",
     ),
-    ("priority float", with_(["applicants", 0, "priority", "A"], 0.5), "applicants[0].priority"),
-    ("priority bool", with_(["applicants", 0, "priority", "A"], False), "applicants[0].priority"),
+    ("priority float", with_(["applicants", 0, "priority", "A"], 0.5), "applicants[0].priority.A"),
+    ("priority bool", with_(["applicants", 0, "priority", "A"], False), "applicants[0].priority.A"),
+    (
+        "priority key not an identifier",
+        with_(["applicants", 0, "priority", 'a.b["c'], 1),
+        'applicants[0].priority["a.b[\\"c"]',
+    ),
+    ("unknown top member not an identifier", with_(["x-y"], 1), '["x-y"]'),
     (
         "priority huge",
         with_(["applicants", 0, "priority", "A"], -(2**53)),
-        "applicants[0].priority",
+        "applicants[0].priority.A",
     ),
     ("group empty", with_(["applicants", 1, "group"], ""), "applicants[1].group"),
     ("group number", with_(["applicants", 1, "group"], 3), "applicants[1].group"),
@@ -116,7 +124,7 @@ CASES: list[tuple[str, bytes, str]] = [
     (
         "duplicate member inside applicant, escaped text",
         orjson.dumps(good()).replace(b'{"id":"x"', b'{"id":"\\u0078","id":"y"'),
-        "id",
+        "applicants[0].id",
     ),
 ]
 
@@ -128,6 +136,54 @@ def test_invalid_names_field(data: bytes, field: str) -> None:
     assert exc.value.field == field
     msg = str(exc.value)
     assert msg.startswith(field + ": ") and "\n" not in msg and len(msg) > len(field) + 4
+
+
+def _fault(obj: dict[str, Any], path: list[Any], value: Any) -> None:
+    target: Any = obj
+    for k in path[:-1]:
+        target = target[k]
+    target[path[-1]] = value
+
+
+def test_first_error_in_spec_order() -> None:
+    """Several faults: the one reported is the first in the order of spec section 9."""
+    obj = good()
+    obj["applicants"].append({"id": "y", "choices": ["C"]})  # unknown school, applicants[3]
+    _fault(obj, ["applicants", 2, "choices"], ["A"])  # group choices differ, applicants[2]
+    _fault(obj, ["applicants", 1, "id"], "t\x01")  # control character, applicants[1]
+    want = ["applicants[1].id", "applicants[2].choices", "applicants[3].choices[0]"]
+    for field in want:
+        with pytest.raises(lottery.InvalidInstance) as exc:
+            lottery.parse_instance(orjson.dumps(obj))
+        assert exc.value.field == field
+        if field == "applicants[1].id":
+            obj["applicants"][1]["id"] = "t1"
+        elif field == "applicants[2].choices":
+            obj["applicants"][2]["choices"] = ["B"]
+    # a school fault comes before any applicant fault; the group-id clash comes last
+    obj["applicants"][3]["choices"] = ["A"]
+    obj["applicants"][0]["group"] = "y"
+    with pytest.raises(lottery.InvalidInstance) as exc:
+        lottery.parse_instance(orjson.dumps(obj))
+    assert exc.value.field == "applicants[0].group"
+    obj["schools"][1]["capacity"] = -2
+    with pytest.raises(lottery.InvalidInstance) as exc:
+        lottery.parse_instance(orjson.dumps(obj))
+    assert exc.value.field == "schools[1].capacity"
+
+
+def test_duplicate_member_comes_first_in_pre_order() -> None:
+    """A repeated name is reported before every other fault, at the first such object in
+    document pre-order, named by its path."""
+    text = orjson.dumps({**good(), "mechanism": "boston"})
+    dup_inner = text.replace(b'{"id":"t2"', b'{"id":"t2","group":"g"')  # group twice
+    with pytest.raises(lottery.InvalidInstance) as exc:
+        lottery.parse_instance(dup_inner)
+    assert exc.value.field == "applicants[2].group"
+    dup_outer = dup_inner[:-1] + b',"seed":"' + b"00" * 32 + b'"}'
+    with pytest.raises(lottery.InvalidInstance) as exc:
+        lottery.parse_instance(dup_outer)
+    assert exc.value.field == "seed"  # the top-level object precedes the objects inside it
 
 
 def test_good_instance_and_escaped_text_are_valid() -> None:

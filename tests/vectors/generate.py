@@ -223,7 +223,7 @@ def invalid() -> dict[str, tuple[bytes, str]]:
         "unknown-school": (mut(applicants=[{"id": "x", "choices": ["south"]}]),
                            "applicants[0].choices[0]"),
         "repeated-choice": (mut(applicants=[{"id": "x", "choices": ["east", "east"]}]),
-                            "applicants[0].choices"),
+                            "applicants[0].choices[1]"),
         "empty-choices": (mut(applicants=[{"id": "x", "choices": []}]), "applicants[0].choices"),
         "duplicate-applicant": (mut(applicants=[*apps, {"id": "ann", "choices": ["east"]}]),
                                 "applicants[7].id"),
@@ -241,7 +241,20 @@ def invalid() -> dict[str, tuple[bytes, str]]:
                            "applicants[0].name"),
         "priority-unknown-school": (
             mut(applicants=[{"id": "x", "choices": ["east"], "priority": {"south": 1}}]),
-            "applicants[0].priority",
+            "applicants[0].priority.south",
+        ),
+        "priority-key-path": (
+            mut(applicants=[{"id": "x", "choices": ["east"], "priority": {"east": 1, "s.1": 2}}]),
+            'applicants[0].priority["s.1"]',
+        ),
+        "duplicate-member-nested": (
+            _dump(good).replace(b'"id": "ann"', b'"id": "ann",\n   "id": "ann"', 1),
+            "applicants[0].id",
+        ),
+        "first-error-order": (
+            mut(applicants=[*apps[:5], {**apps[5], "choices": ["east"]},
+                            {"id": "hu", "choices": ["south"]}]),
+            "applicants[5].choices",
         ),
         "duplicate-member": (
             _dump(good)[:-3] + b',\n "seed": "' + ("00" * 32).encode() + b'"\n}\n',
