@@ -1072,7 +1072,7 @@ async def offer_next(
             # is the public round: the unit does not want this one
             if held in ch and ch.index(held) <= ch.index(seat):
                 continue
-            if holder.round != "public" and d.round == "public":
+            if "/" in held and d.round == "public":
                 continue
         body = {
             "campaign": campaign_id,
