@@ -167,7 +167,18 @@ async def test_decline_offer_moves_to_next(api: Api) -> None:
     assert r.status_code == 200
     w0, w1 = prv1["waitlist"][:2]
     r = await api.client.post(
-        f"/applications/{w0}/offer", json={"decision": "decline"}, headers=api.h[owner[w0]]
+        f"/applications/{w0}/offer",
+        json={"decision": "accept", "offer": 999999},
+        headers=api.h[owner[w0]],
+    )
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "offer"
+    oid = (await api.client.get(f"/applications/{w0}/standing", headers=api.h[owner[w0]])).json()[
+        "offers"
+    ][0]["id"]
+    r = await api.client.post(
+        f"/applications/{w0}/offer",
+        json={"decision": "decline", "offer": oid},
+        headers=api.h[owner[w0]],
     )
     assert r.status_code == 200 and r.json()["offers"][0]["status"] == "declined"
     st = (await api.client.get(f"/applications/{w1}/standing", headers=api.h[owner[w1]])).json()
