@@ -709,13 +709,15 @@ async def draw_files(session: AsyncSession, draw_id: str) -> tuple[bytes, bytes 
 # ----------------------------------------------------------------------------- vacancies
 
 
-async def _campaign_deadline(session: AsyncSession, campaign_id: str) -> tuple[datetime, int]:
+async def _campaign_deadline(
+    session: AsyncSession, campaign_id: str, field: str = "number"
+) -> tuple[datetime, int]:
     """(confirm deadline, offer hours): the private draw's, announced in ceremony.deadlines."""
     d = (
         await session.execute(sa.select(Draw).where(Draw.id == draw_id_for(campaign_id, "private")))
     ).scalar_one_or_none()
     if d is None or d.status != "drawn":
-        raise PhaseError("results are not out yet", "number", "no results")
+        raise PhaseError("results are not out yet", field, "no results")
     return d.confirm_deadline, d.offer_hours
 
 
@@ -841,7 +843,12 @@ async def _standing_in(session: AsyncSession, number: str) -> StandingOut:
 
 
 async def respond_offer(
-    session: AsyncSession, ctx: Context, actor: Principal, number: str, decision: str
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal,
+    number: str,
+    decision: str,
+    offer_id: int | None = None,
 ) -> StandingOut:
     """Accept or decline an outstanding waitlist offer (for the whole unit of multiples).
 
@@ -860,7 +867,11 @@ async def respond_offer(
             (
                 await session.execute(
                     sa.select(Offer)
-                    .where(Offer.application_number == number, Offer.status == "offered")
+                    .where(
+                        Offer.application_number == number,
+                        Offer.status == "offered",
+                        *([Offer.id == offer_id] if offer_id is not None else []),
+                    )
                     .order_by(Offer.id)
                 )
             )
@@ -868,7 +879,8 @@ async def respond_offer(
             .first()
         )
         if o is None:
-            raise Conflict("no outstanding offer", "number", "no offer")
+            field = "offer" if offer_id is not None else "number"
+            raise Conflict("no such outstanding offer", field, "no outstanding offer")
         if now >= o.respond_by:
             raise PhaseError("the offer has lapsed", "decision", "too late")
         unit = list(
@@ -939,7 +951,7 @@ async def sweep(
     now = ctx.clock()
     async with session.begin():
         await load_campaign(session, campaign_id, lock=True)
-        deadline, _ = await _campaign_deadline(session, campaign_id)
+        deadline, _ = await _campaign_deadline(session, campaign_id, "campaign_id")
         lapsed_p = 0
         seats: set[str] = set()
         if now >= deadline:
@@ -1072,7 +1084,7 @@ async def offer_next(
             # is the public round: the unit does not want this one
             if held in ch and ch.index(held) <= ch.index(seat):
                 continue
-            if holder.round != "public" and d.round == "public":
+            if "/" in held and d.round == "public":
                 continue
         body = {
             "campaign": campaign_id,
