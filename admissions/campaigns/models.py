@@ -44,9 +44,16 @@ class Roster(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+PLACEMENT_STATUSES = ("placed", "confirmed", "declined", "lapsed", "released")
+
+
 class Placement(Base):
     """An admission decided without a lottery at freeze (reserved seat, undersubscribed pool);
-    the ceremony adds lottery placements here too."""
+    the ceremony adds lottery placements here too (basis "lottery", "waitlist").
+
+    ``status``: placed (awaiting the family's confirmation) -> confirmed | declined | lapsed (no
+    answer by the draw's confirm deadline) | released (the family took a waitlist offer in the
+    other round). Only placed and confirmed rows hold a seat."""
 
     __tablename__ = "placements"
     __table_args__ = (sa.UniqueConstraint("campaign_id", "application_number", "round"),)
@@ -59,3 +66,5 @@ class Placement(Base):
     pool_code: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
     basis: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(sa.String(16), default="placed", server_default="placed")
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
