@@ -30,6 +30,7 @@ from admissions.context import Principal, make_context
 from admissions.db.engine import make_engine, make_sessionmaker
 from admissions.deps import provide_actor, provide_ctx, provide_session
 from admissions.errors import exception_handlers
+from admissions.publication.controller import PublicationController, ReceiptController
 from admissions.review.controller import ReviewController
 from admissions.schools.controller import SchoolController
 from admissions.settings import Settings
@@ -41,6 +42,8 @@ ROUTE_HANDLERS: list[Any] = [
     ApplicationController,
     ReviewController,
     LogController,
+    PublicationController,
+    ReceiptController,
 ]
 
 

@@ -45,4 +45,5 @@ def import_models() -> None:
     from admissions.auditlog import models as _l  # noqa: F401
     from admissions.campaigns import models as _c  # noqa: F401
     from admissions.ceremony import models as _cer  # noqa: F401
+    from admissions.publication import models as _p  # noqa: F401
     from admissions.schools import models as _s  # noqa: F401

@@ -1,0 +1,1 @@
+"""Publication of results: per-school tables, family lookup, fairness report, bundle."""
