@@ -1,0 +1,407 @@
+"""The campaign over HTTP: every action of the demo after the service is up.
+
+``Flow`` acts as each user would, through an ``httpx.AsyncClient`` (a real connection to the
+demo's uvicorn, or Litestar's ``AsyncTestClient`` in the end-to-end tests): the admin creates staff
+accounts; the city officer creates the campaign and its schools and opens it; each family signs
+up, logs in and registers its children (multiples bundled), with bounded concurrency and the clock
+following the families' registration times; district officers list and review their
+applications (a claim is rejected exactly when the seeds mark it not ``genuine``); the city
+officer closes the window, marks the campaign reviewed and freezes it; then the ceremony, the
+publication, the bundle download and ``paiwei-audit verify``.
+
+The clock is the caller's (``set_clock``): the demo writes the service's clock file, the tests
+set a ``FakeClock``. A step whose operation the service does not offer (checked against its
+OpenAPI document) raises ``NotAvailable``; it is reported, never faked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from admissions.demo.mapping import application_body, campaign_body, review_body, school_body
+from seeds.city import City
+from seeds.families import Child, Family
+
+PASSWORD_LEN = 18
+
+
+class DemoError(Exception):
+    """A step failed: the message says which request and what the service answered."""
+
+
+class NotAvailable(Exception):
+    """This build of the service does not offer what the step needs (reported, never faked)."""
+
+
+@dataclass
+class Registered:
+    number: str
+    family: Family
+    child: Child
+    receipt: dict[str, Any]
+
+
+@dataclass
+class State:
+    """What the driver learns as the campaign proceeds (for later steps and the summary)."""
+
+    campaign: str = ""
+    tokens: dict[str, str] = field(default_factory=dict)
+    apps: dict[str, Registered] = field(default_factory=dict)
+    rejected_claims: Counter[str] = field(default_factory=Counter)
+    rosters: list[dict[str, Any]] = field(default_factory=list)
+    placed_without_lottery: int = 0
+    operations: set[str] = field(default_factory=set)
+    summary: dict[str, str] = field(default_factory=dict)
+
+
+def _problem(r: httpx.Response) -> str:
+    try:
+        p = r.json()
+    except ValueError:
+        return r.text[:300]
+    if not isinstance(p, dict):
+        return str(p)[:300]
+    parts = [str(p.get("detail") or p.get("title") or "")]
+    for e in p.get("errors") or []:
+        if isinstance(e, dict):
+            parts.append(f"{e.get('field')}: {e.get('reason')}")
+    return "; ".join(x for x in parts if x)
+
+
+class Api:
+    """httpx against the running service; every unexpected status becomes a DemoError."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.requests = 0
+        self.timing: dict[str, tuple[int, float]] = {}
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        expect: tuple[int, ...] = (200, 201),
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        self.requests += 1
+        t0 = time.perf_counter()
+        try:
+            r = await self.http.request(method, path, json=json, params=params, headers=headers)
+        except httpx.HTTPError as exc:
+            raise DemoError(f"{method} {path}: {type(exc).__name__}: {exc}") from None
+        kind = (
+            method
+            + " "
+            + "/".join(
+                "{}" if any(ch.isdigit() for ch in part) else part for part in path.split("/")
+            )
+        )
+        n, tot = self.timing.get(kind, (0, 0.0))
+        self.timing[kind] = (n + 1, tot + time.perf_counter() - t0)
+        if r.status_code not in expect:
+            raise DemoError(f"{method} {path} -> {r.status_code}: {_problem(r)}")
+        return r
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+class Flow:
+    """The campaign's users, over HTTP. Steps return a one-line description of what happened."""
+
+    def __init__(
+        self,
+        api: Api,
+        city: City,
+        families: list[Family],
+        *,
+        admin_password: str,
+        set_clock: Callable[[datetime], None],
+        workdir: Path,
+        console: Console,
+        concurrency: int = 8,
+        log_vkey: str,
+    ) -> None:
+        self.api = api
+        self.city = city
+        self.families = families
+        self.admin_password = admin_password
+        self.set_clock = set_clock
+        self.workdir = workdir
+        self.console = console
+        self.concurrency = concurrency
+        self.log_vkey = log_vkey
+        self.s = State()
+        # For the closing summary: honest notes, result tables, commands to try next.
+        self.notes: list[str] = []
+        self.tables: list[Table] = []
+        self.next_commands: list[str] = []
+
+    # ---------------------------------------------------------------- plumbing
+
+    def progress(self) -> Progress:
+        return Progress(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        )
+
+    async def pool(
+        self,
+        items: list[Any],
+        work: Callable[[Any], Awaitable[None]],
+        description: str,
+        before: Callable[[Any], None] | None = None,
+    ) -> None:
+        """Run ``work`` on every item, at most ``concurrency`` at a time, started in list order
+        (``before`` runs as an item is taken, e.g. to move the clock), with a progress bar."""
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        for it in items:
+            queue.put_nowait(it)
+        t0 = time.monotonic()
+        with self.progress() as bar:
+            task = bar.add_task(description, total=len(items), rate="")
+
+            async def worker() -> None:
+                while True:
+                    try:
+                        it = queue.get_nowait()
+                    except asyncio.QueueEmpty:
+                        return
+                    if before is not None:
+                        before(it)
+                    await work(it)
+                    done = bar.tasks[task].completed + 1
+                    rate = done / max(time.monotonic() - t0, 1e-6)
+                    bar.update(task, advance=1, rate=f"{rate:,.0f}/s")
+
+            workers = [asyncio.create_task(worker()) for _ in range(self.concurrency)]
+            try:
+                await asyncio.gather(*workers)
+            finally:
+                for w in workers:
+                    w.cancel()
+
+    async def load_operations(self) -> int:
+        """Read the service's OpenAPI document: which operations this build offers."""
+        schema = (await self.api.call("GET", "/schema/openapi.json")).json()
+        for item in schema.get("paths", {}).values():
+            for op in item.values():
+                if isinstance(op, dict) and "operationId" in op:
+                    self.s.operations.add(op["operationId"])
+        return len(self.s.operations)
+
+    def require(self, *operations: str, what: str) -> None:
+        missing = [op for op in operations if op not in self.s.operations]
+        if missing:
+            raise NotAvailable(
+                f"{what}: this build of the service has no {', '.join(missing)} "
+                "operation (see /schema)"
+            )
+
+    @staticmethod
+    def step_titles() -> list[tuple[str, str]]:
+        """(title, method name) of every step, in order."""
+        return [
+            ("staff accounts", "step_staff"),
+            ("campaign and schools", "step_campaign"),
+            ("registration", "step_register"),
+            ("review", "step_review"),
+            ("freeze the rosters", "step_freeze"),
+            ("ceremony: witnesses, beacon, draw", "step_ceremony"),
+            ("publication and bundle", "step_publish"),
+            ("paiwei-audit verify", "step_verify"),
+        ]
+
+    def steps(self) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
+        return [(title, getattr(self, name)) for title, name in self.step_titles()]
+
+    async def run_all(self) -> list[str]:
+        """Every step in order (tests); returns their descriptions."""
+        return [await fn() for _, fn in self.steps()]
+
+    # ---------------------------------------------------------------- steps
+
+    async def step_staff(self) -> str:
+        api = self.api
+        r = await api.call(
+            "POST",
+            "/auth/login",
+            json={"username": "admin", "password": self.admin_password},
+        )
+        admin = r.json()["access_token"]
+        self.s.tokens["admin"] = admin
+        staff: list[tuple[str, str, str | None]] = [("officer-city", "officer", None)]
+        staff += [(f"officer-{d.code}", "officer", d.code) for d in self.city.districts]
+        for name, role, district in staff:
+            password = secrets.token_urlsafe(PASSWORD_LEN)
+            body = {"username": name, "password": password, "role": role, "district": district}
+            await api.call("POST", "/accounts", token=admin, json=body)
+            r = await api.call("POST", "/auth/login", json={"username": name, "password": password})
+            self.s.tokens[name] = r.json()["access_token"]
+        return (
+            f"admin created 1 city officer and {len(self.city.districts)} district officers "
+            "(POST /accounts), each logged in (POST /auth/login)"
+        )
+
+    async def step_campaign(self) -> str:
+        api = self.api
+        city = self.s.tokens["officer-city"]
+        r = await api.call("POST", "/campaigns", token=city, json=campaign_body(self.city))
+        cid = r.json()["id"]
+        self.s.campaign = cid
+        for school in self.city.schools:
+            await api.call(
+                "POST", f"/campaigns/{cid}/schools", token=city, json=school_body(school)
+            )
+        opens = datetime.fromisoformat(campaign_body(self.city)["open_at"])
+        self.set_clock(opens)
+        await api.call("POST", f"/campaigns/{cid}/phase", token=city, json={"to": "open"})
+        return (
+            f"campaign {cid} with {len(self.city.schools)} schools; registration opened "
+            f"{opens:%Y-%m-%d %H:%M} CST"
+        )
+
+    async def step_register(self) -> str:
+        api = self.api
+        cid = self.s.campaign
+        bundles = 0
+
+        def before(fam: Family) -> None:
+            self.set_clock(fam.registered_at)
+
+        async def one(fam: Family) -> None:
+            nonlocal bundles
+            username = f"family-{fam.id.lower()}"
+            password = secrets.token_urlsafe(PASSWORD_LEN)
+            creds = {"username": username, "password": password}
+            await api.call("POST", "/accounts/signup", json=creds)
+            token = (await api.call("POST", "/auth/login", json=creds)).json()["access_token"]
+            first: str | None = None
+            for child in fam.children:
+                body = application_body(fam, child, first if fam.bundle_multiples else None)
+                r = await api.call("POST", f"/campaigns/{cid}/applications", token=token, json=body)
+                out = r.json()
+                self.s.apps[out["number"]] = Registered(out["number"], fam, child, out["receipt"])
+                if first is None:
+                    first = out["number"]
+                elif fam.bundle_multiples:
+                    bundles += 1
+            self.s.tokens[username] = token
+
+        await self.pool(self.families, one, "families sign up and register", before)
+        twins = sum(1 for f in self.families if len(f.children) > 1)
+        return (
+            f"{len(self.families):,} families signed up and registered {len(self.s.apps):,} "
+            f"children ({twins} sets of multiples, {bundles} bundled applications)"
+        )
+
+    async def step_review(self) -> str:
+        api = self.api
+        cid = self.s.campaign
+        city = self.s.tokens["officer-city"]
+        close = datetime.fromisoformat(campaign_body(self.city)["close_at"])
+        self.set_clock(close)
+        await api.call("POST", f"/campaigns/{cid}/phase", token=city, json={"to": "closed"})
+        self.set_clock(close + timedelta(days=1, hours=1))
+        # Each district officer lists the applications of their district (paged), then reviews.
+        queue: list[tuple[str, str]] = []
+        for d in self.city.districts:
+            token = self.s.tokens[f"officer-{d.code}"]
+            offset = 0
+            while True:
+                page = (
+                    await api.call(
+                        "GET",
+                        f"/campaigns/{cid}/applications",
+                        token=token,
+                        params={"limit": 200, "offset": offset},
+                    )
+                ).json()
+                queue += [(item["number"], token) for item in page["items"]]
+                offset += len(page["items"])
+                if not page["items"] or offset >= page["total"]:
+                    break
+        if len(queue) != len(self.s.apps):
+            raise DemoError(
+                f"officers' lists hold {len(queue)} applications, {len(self.s.apps)} registered"
+            )
+
+        async def one(item: tuple[str, str]) -> None:
+            number, token = item
+            fam = self.s.apps[number].family
+            for c in fam.claims:
+                if not c.genuine:
+                    self.s.rejected_claims[c.kind] += 1
+            await api.call(
+                "POST", f"/applications/{number}/review", token=token, json=review_body(fam)
+            )
+
+        await self.pool(queue, one, "officers review applications")
+        rej = self.s.rejected_claims
+        return (
+            f"{len(queue):,} applications decided by {len(self.city.districts)} district officers; "
+            f"claims found not genuine and rejected: {rej['priority_band']} band, "
+            f"{rej['reserved']} reserved"
+        )
+
+    async def step_freeze(self) -> str:
+        api = self.api
+        cid = self.s.campaign
+        city = self.s.tokens["officer-city"]
+        deadline = datetime.fromisoformat(campaign_body(self.city)["review_deadline"])
+        self.set_clock(deadline + timedelta(minutes=5))
+        await api.call("POST", f"/campaigns/{cid}/phase", token=city, json={"to": "reviewed"})
+        self.set_clock(deadline + timedelta(days=1))
+        out = (await api.call("POST", f"/campaigns/{cid}/freeze", token=city)).json()
+        self.s.rosters = out["rosters"]
+        self.s.placed_without_lottery = out["placed_without_lottery"]
+        in_lottery = sum(r["applicants"] for r in self.s.rosters)
+        return (
+            f"frozen: {len(self.s.rosters)} lottery rosters ({in_lottery:,} applicants), "
+            f"{self.s.placed_without_lottery:,} placed without a lottery (reserved seats, "
+            "undersubscribed pools); roster digests logged in roster.freeze"
+        )
+
+    async def step_ceremony(self) -> str:
+        self.require("openDraw", what="the lottery ceremony")
+        raise NotAvailable("the lottery ceremony is not implemented in this build")
+
+    async def step_publish(self) -> str:
+        self.require("publishCampaign", what="publication")
+        raise NotAvailable("publication is not implemented in this build")
+
+    async def step_verify(self) -> str:
+        raise NotAvailable("there is no published bundle to verify")
