@@ -275,12 +275,12 @@ def _build(
             )
     results: dict[str, dict[str, Any]] = {}
     for number, a in sorted(by_number.items()):
-        p = placed.get(number)
+        pl = placed.get(number)
         if a.status != "active":
             status = "withdrawn"
         elif a.review_status != "eligible":
             status = "ineligible"
-        elif p is not None:
+        elif pl is not None:
             status = "admitted"
         else:
             status = "not-admitted"
@@ -289,13 +289,13 @@ def _build(
             **person(number),
             "status": status,
             "placement": None
-            if p is None
+            if pl is None
             else {
-                "school": p.school_code,
-                "school_name": schools[p.school_code].name if p.school_code in schools else "",
-                "pool": p.pool_code,
-                "basis": p.basis,
-                "round": p.round,
+                "school": pl.school_code,
+                "school_name": schools[pl.school_code].name if pl.school_code in schools else "",
+                "pool": pl.pool_code,
+                "basis": pl.basis,
+                "round": pl.round,
             },
             "draws": standings.get(number, []),
         }
@@ -487,11 +487,12 @@ async def fairness(session: AsyncSession, campaign_id: str) -> bytes:
 
 
 def _dialect_insert(session: AsyncSession) -> Any:
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    """The dialect's INSERT (both have ``on_conflict_do_nothing``)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 async def _throttle_rows(session: AsyncSession, keys: list[str], now: Any) -> list[LookupThrottle]:
@@ -706,6 +707,7 @@ async def export_bundle(
     async with session.begin():
         pub = await _publication(session, campaign_id)
         from admissions.ceremony.models import Draw
+
         entries = [
             e for (e,) in await session.execute(sa.select(LogEntry.entry).order_by(LogEntry.seq))
         ]

@@ -217,19 +217,21 @@ def draw_tables(draw_id: str, instance: bytes, result: bytes) -> DrawTables:
             waitlist=tuple(row(a, s) for a in out["waitlist"]),
             cutoff=cutoff,
         )
+    waitpos = {
+        s: {r.application: i for i, r in enumerate(t.waitlist, 1)} for s, t in tables.items()
+    }
     standings: dict[str, tuple[Standing, ...]] = {}
     for aid, u in unit_of.items():
         here = placed(u)
         mine: list[Standing] = []
         for rank, s in enumerate(choices[u], 1):
-            wl = [r.application for r in tables[s].waitlist]
-            pos = wl.index(aid) + 1 if aid in wl else None
+            wpos = waitpos[s].get(aid)
             if here == s:
                 outcome, reason = "admitted", "admitted"
             elif here is not None and choices[u].index(here) < rank - 1:
                 outcome, reason = "admitted-higher-choice", "higher-choice"
             else:
-                outcome = "waitlisted" if pos is not None else "not-admitted"
+                outcome = "waitlisted" if wpos is not None else "not-admitted"
                 ck = cutoffs[s]
                 k = key(u, s)
                 if ck is None:
@@ -242,7 +244,7 @@ def draw_tables(draw_id: str, instance: bytes, result: bytes) -> DrawTables:
                     reason = "bundle-did-not-fit"
                 else:
                     reason = "not-reached"
-            mine.append(Standing(s, rank, prio[u].get(s, 0), number[(u, s)], outcome, reason, pos))
+            mine.append(Standing(s, rank, prio[u].get(s, 0), number[(u, s)], outcome, reason, wpos))
         standings[aid] = tuple(mine)
     return DrawTables(
         draw=draw_id,
