@@ -17,12 +17,15 @@ OpenAPI document) raises ``NotAvailable``; it is reported, never faked.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
+import shutil
+import tarfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +48,29 @@ from seeds.families import Child, Family
 
 PASSWORD_LEN = 18
 
+# The draw's witnesses (docs/ceremony.md): a notary of the city's notary office, a parents'
+# representative and a deputy of the people's congress. Each makes its own Ed25519 key pair with
+# ``paiwei-audit keygen`` (key names are signed-note names: no spaces, no '+').
+WITNESSES = (
+    ("witness-notary", "notary", "notary.wuxi.demo/wang", "无锡市公证处 公证员"),
+    ("witness-parents", "witness", "parents.wuxi.demo/li", "家长代表"),
+    ("witness-deputy", "witness", "npc.wuxi.demo/zhao", "人大代表"),
+)
+
+
+def paiwei_audit(*argv: str) -> tuple[int, str, str]:
+    """Run a ``paiwei-audit`` command in-process (audit.cli.main) and capture its output, as a
+    witness or notary would run it on their own laptop."""
+    import contextlib
+    import io
+
+    from audit.cli import main as audit_main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = audit_main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
 
 class DemoError(Exception):
     """A step failed: the message says which request and what the service answered."""
@@ -63,6 +89,15 @@ class Registered:
 
 
 @dataclass
+class Witness:
+    account: str
+    role: str
+    title: str
+    skey_file: Path
+    vkey: str
+
+
+@dataclass
 class State:
     """What the driver learns as the campaign proceeds (for later steps and the summary)."""
 
@@ -74,6 +109,11 @@ class State:
     placed_without_lottery: int = 0
     operations: set[str] = field(default_factory=set)
     summary: dict[str, str] = field(default_factory=dict)
+    witnesses: list[Witness] = field(default_factory=list)
+    published_checkpoint: str = ""
+    bundle: Path | None = None
+    verdict: str = ""
+    now: datetime = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _problem(r: httpx.Response) -> str:
@@ -152,7 +192,7 @@ class Flow:
         self.city = city
         self.families = families
         self.admin_password = admin_password
-        self.set_clock = set_clock
+        self._set_clock = set_clock
         self.workdir = workdir
         self.console = console
         self.concurrency = concurrency
@@ -164,6 +204,12 @@ class Flow:
         self.next_commands: list[str] = []
 
     # ---------------------------------------------------------------- plumbing
+
+    def set_clock(self, when: datetime) -> None:
+        """Move the service's clock forward (never back)."""
+        if when > self.s.now:
+            self.s.now = when
+            self._set_clock(when)
 
     def progress(self) -> Progress:
         return Progress(
@@ -271,9 +317,23 @@ class Flow:
             await api.call("POST", "/accounts", token=admin, json=body)
             r = await api.call("POST", "/auth/login", json={"username": name, "password": password})
             self.s.tokens[name] = r.json()["access_token"]
+        keys = self.workdir / "witnesses"
+        keys.mkdir(parents=True, exist_ok=True)
+        for name, role, key_name, title in WITNESSES:
+            password = secrets.token_urlsafe(PASSWORD_LEN)
+            body = {"username": name, "password": password, "role": role, "district": None}
+            await api.call("POST", "/accounts", token=admin, json=body)
+            r = await api.call("POST", "/auth/login", json={"username": name, "password": password})
+            self.s.tokens[name] = r.json()["access_token"]
+            code, _, err = paiwei_audit("keygen", key_name, "--out", str(keys / name))
+            if code != 0:
+                raise DemoError(f"paiwei-audit keygen {key_name}: {err.strip()}")
+            vkey = (keys / f"{name}.vkey").read_text("utf-8").strip()
+            self.s.witnesses.append(Witness(name, role, title, keys / f"{name}.skey", vkey))
         return (
-            f"admin created 1 city officer and {len(self.city.districts)} district officers "
-            "(POST /accounts), each logged in (POST /auth/login)"
+            f"admin created 1 city officer, {len(self.city.districts)} district officers and "
+            f"{len(WITNESSES)} witnesses (notary, parents' representative, deputy) with "
+            "POST /accounts; each logged in; each witness made a key pair (paiwei-audit keygen)"
         )
 
     async def step_campaign(self) -> str:
@@ -400,8 +460,264 @@ class Flow:
         raise NotAvailable("the lottery ceremony is not implemented in this build")
 
     async def step_publish(self) -> str:
-        self.require("publishCampaign", what="publication")
-        raise NotAvailable("publication is not implemented in this build")
+        self.require(
+            "publishCampaign",
+            "listResults",
+            "publicationCheckpoint",
+            "cosignPublication",
+            "downloadBundle",
+            "lookupResult",
+            what="publication",
+        )
+        api = self.api
+        cid = self.s.campaign
+        city = self.s.tokens["officer-city"]
+        self.set_clock(self.now_hint() + timedelta(hours=2))
+        pub = (await api.call("POST", f"/campaigns/{cid}/publish", token=city)).json()
+        # The notaries (the draws' witnesses) cosign the publication checkpoint: each fetches
+        # it and the log entries, runs `paiwei-audit cosign` on its laptop, and posts the result.
+        cp = (await api.call("GET", f"/campaigns/{cid}/publication/checkpoint")).text
+        files = self.workdir / "publication"
+        files.mkdir(parents=True, exist_ok=True)
+        (files / "checkpoint.txt").write_text(cp, "utf-8")
+        entries = await self.log_entries(int(pub["log_size"]))
+        (files / "entries.jsonl").write_bytes(b"".join(e + b"\n" for e in entries))
+        when = int(self.now_hint().timestamp())
+        cosigned = cp
+        for i, w in enumerate(self.s.witnesses):
+            out = files / f"checkpoint.{w.account}.txt"
+            code, _, err = paiwei_audit(
+                "cosign",
+                str(files / "checkpoint.txt"),
+                "--key",
+                str(w.skey_file),
+                "--state",
+                str(self.workdir / "witnesses" / f"{w.account}-state"),
+                "--log-key",
+                self.log_vkey,
+                "--entries",
+                str(files / "entries.jsonl"),
+                "--time",
+                str(when + 60 * (i + 1)),
+                "-o",
+                str(out),
+            )
+            if code != 0:
+                raise DemoError(f"paiwei-audit cosign ({w.title}): {err.strip()}")
+            await api.call(
+                "POST",
+                f"/campaigns/{cid}/publication/cosignatures",
+                token=self.s.tokens[w.account],
+                json={"checkpoint": out.read_text("utf-8")},
+            )
+        cosigned = (await api.call("GET", f"/campaigns/{cid}/publication/checkpoint")).text
+        (files / "checkpoint.cosigned.txt").write_text(cosigned, "utf-8")
+        self.s.published_checkpoint = cosigned
+        results = (await api.call("GET", f"/campaigns/{cid}/results")).json()
+        self.results_tables(results)
+        await self.family_lookups()
+        # Anyone downloads the bundle (a .tar.gz with one top directory).
+        self.set_clock(self.now_hint() + timedelta(hours=1))
+        r = await api.call("GET", f"/campaigns/{cid}/bundle")
+        archive = self.workdir / f"{cid}-bundle.tar.gz"
+        archive.write_bytes(r.content)
+        dest = self.workdir / "bundle"
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir()
+        with tarfile.open(archive, mode="r:gz") as tar:
+            tar.extractall(dest, filter="data")
+        (top,) = list(dest.iterdir())
+        self.s.bundle = top
+        admitted = sum(x["admitted"] for x in results["schools"])
+        flagged = "FLAGGED" if pub["fairness_flagged"] else "no skew flagged"
+        return (
+            f"published {len(pub['draws'])} draw(s), {pub['results']:,} family results and "
+            f"{pub['schools']} school tables ({admitted:,} admitted); fairness check: {flagged}; "
+            f"{len(self.s.witnesses)} witnesses cosigned the checkpoint (size {pub['log_size']:,});"
+            f" bundle downloaded ({len(r.content) / 1e6:.1f} MB) to {top}"
+        )
 
     async def step_verify(self) -> str:
-        raise NotAvailable("there is no published bundle to verify")
+        if self.s.bundle is None:
+            raise NotAvailable("there is no published bundle to verify")
+        files = self.workdir / "publication"
+        trust = [self.log_vkey, *(w.vkey for w in self.s.witnesses)]
+        report_html = self.workdir / "verify-report.html"
+        now = int(self.now_hint().timestamp())
+        argv = [
+            "verify",
+            str(self.s.bundle),
+            "--trust",
+            *trust,
+            "--witnesses",
+            str(len(self.s.witnesses)),
+            "--previous",
+            str(files / "checkpoint.cosigned.txt"),
+            "--now",
+            str(now),
+            "--json",
+            "--html",
+            str(report_html),
+        ]
+        code, out, err = paiwei_audit(*argv)
+        if code == 2:
+            raise DemoError(f"paiwei-audit verify: unusable input: {err.strip()}")
+        report = json.loads(out)
+        checks = report.get("checks", [])
+        counts = Counter(c.get("status") for c in checks)
+        self.s.verdict = str(report.get("verdict"))
+        (self.workdir / "trust.vkeys").write_text("\n".join(trust) + "\n", "utf-8")
+        self.next_commands.append(
+            f"verify yourself: paiwei-audit verify {self.s.bundle} --trust "
+            f"{self.workdir / 'trust.vkeys'} --witnesses {len(self.s.witnesses)} "
+            f"--previous {files / 'checkpoint.cosigned.txt'} --now {now}"
+        )
+        self.next_commands.append(f"printable report: {report_html}")
+        receipts = await self.check_receipts()
+        if code != 0:
+            bad = [f"{c.get('name')}: {c.get('detail')}" for c in checks if c["status"] != "passed"]
+            raise DemoError(f"paiwei-audit verify: {self.s.verdict} ({'; '.join(bad[:5])})")
+        self.s.summary["paiwei-audit verify"] = (
+            f"{self.s.verdict} ({counts['passed']} checks passed)"
+        )
+        return (
+            f"paiwei-audit verify: {self.s.verdict}, {counts['passed']} of {len(checks)} checks "
+            f"passed (log signature, {len(self.s.witnesses)} cosignatures, consistency with the "
+            f"published checkpoint, every draw recomputed); {receipts}"
+        )
+
+    # ---------------------------------------------------------------- publication helpers
+
+    def now_hint(self) -> datetime:
+        """The demo's current time (the last time the flow set)."""
+        return self.s.now
+
+    async def log_entries(self, size: int) -> list[bytes]:
+        out: list[bytes] = []
+        while len(out) < size:
+            page = (
+                await self.api.call(
+                    "GET", "/log/entries", params={"start": len(out), "limit": 1000}
+                )
+            ).json()
+            if not page["entries"]:
+                break
+            out += [e["entry"].encode() for e in page["entries"]]
+        return out[:size]
+
+    def results_tables(self, results: dict[str, Any]) -> None:
+        schools = results["schools"]
+        seats = sum(x["seats"] for x in schools)
+        admitted = sum(x["admitted"] for x in schools)
+        waiting = sum(x["waitlist"] for x in schools)
+        self.s.summary["published: seats / admitted / waitlisted"] = (
+            f"{seats:,} / {admitted:,} / {waiting:,}"
+        )
+        t = Table(title="published results: the most oversubscribed schools")
+        for col in ("school", "kind", "seats", "applicants", "admitted", "waitlist", "cutoff"):
+            t.add_column(col, justify="left" if col in ("school", "kind", "cutoff") else "right")
+        ranked = sorted(schools, key=lambda x: -x["applicants"] / max(x["seats"], 1))
+        for x in ranked[:8]:
+            cut = "; ".join(
+                f"{k.split('/', 1)[-1]}: "
+                + (
+                    f"{v.get('band') + ' ' if v.get('band') else ''}No. {v['lottery_number']}"
+                    if isinstance(v, dict) and "lottery_number" in v
+                    else "—"
+                )
+                for k, v in sorted(x["cutoffs"].items())
+            )
+            t.add_row(
+                x["name"],
+                x["kind"],
+                str(x["seats"]),
+                str(x["applicants"]),
+                str(x["admitted"]),
+                str(x["waitlist"]),
+                cut or "—",
+            )
+        self.tables.append(t)
+
+    async def family_lookups(self, n: int = 3) -> None:
+        """A few families look up their own result with the last 4 digits of the phone."""
+        cid = self.s.campaign
+        t = Table(title="families look up their results (application number + phone last 4)")
+        for col in ("application", "name", "status", "placement", "lottery numbers"):
+            t.add_column(col)
+        picked = [r for r in self.s.apps.values() if len(r.family.choices) > 1][:n]
+        for reg in picked:
+            body = {
+                "application": reg.number,
+                "kind": "phone",
+                "last4": reg.family.guardian.phone[-4:],
+            }
+            r = (await self.api.call("POST", f"/campaigns/{cid}/results/lookup", json=body)).json()
+            numbers = ", ".join(
+                f"{x['school']}: {x.get('lottery_number')} ({x.get('outcome')})"
+                for d in r.get("draws", [])
+                for x in d.get("schools", [])
+            )
+            placement = r.get("placement")
+            if isinstance(placement, dict):
+                placement = placement.get("school") or json.dumps(placement, ensure_ascii=False)
+            t.add_row(reg.number, str(r.get("name")), str(r.get("status")), str(placement), numbers)
+        self.tables.append(t)
+
+    async def check_receipts(self, n: int = 3) -> str:
+        """A few families check their registration receipt against the bundle
+        (``paiwei-audit receipt`` with the salt from their registration response and the
+        personal record they submitted)."""
+        assert self.s.bundle is not None
+        self.require("getReceipt", what="receipts")
+        ok = 0
+        regs = list(self.s.apps.values())[:: max(1, len(self.s.apps) // n)][:n]
+        files = self.workdir / "receipts"
+        files.mkdir(parents=True, exist_ok=True)
+        for reg in regs:
+            token = self.s.tokens[f"family-{reg.family.id.lower()}"]
+            text = (
+                await self.api.call("GET", f"/applications/{reg.number}/receipt", token=token)
+            ).text
+            (files / f"{reg.number}.tlog-proof").write_text(text, "utf-8")
+            record = personal_record(self.s.campaign, reg)
+            (files / f"{reg.number}.record.json").write_text(
+                json.dumps(record, ensure_ascii=False, indent=1), "utf-8"
+            )
+            code, out, err = paiwei_audit(
+                "receipt",
+                str(files / f"{reg.number}.tlog-proof"),
+                "--bundle",
+                str(self.s.bundle),
+                "--trust",
+                self.log_vkey,
+                "--salt",
+                reg.receipt["salt"],
+                "--record",
+                str(files / f"{reg.number}.record.json"),
+                "--json",
+            )
+            verdict = json.loads(out).get("verdict") if out.strip().startswith("{") else None
+            if code != 0 or verdict != "VALID":
+                raise DemoError(f"paiwei-audit receipt for {reg.number}: {verdict or err.strip()}")
+            ok += 1
+        return f"{ok} families' registration receipts checked VALID (paiwei-audit receipt)"
+
+
+def personal_record(campaign: str, reg: Registered) -> dict[str, Any]:
+    """The personal record as the family submitted it (docs/service.md, "Personal record"):
+    what ``paiwei-audit receipt --record`` hashes with the salt from the registration."""
+    body = application_body(reg.family, reg.child, None)
+    return {
+        "application": reg.number,
+        "campaign": campaign,
+        "child": {
+            "name": reg.child.name,
+            "id_number": reg.child.id_number,
+            "birth_date": reg.child.birth_date.isoformat(),
+            "sex": "male" if reg.child.sex == "M" else "female",
+        },
+        "guardian": body["guardian"],
+        "facts": body["facts"],
+        "documents": [c["documents"] for c in body["claims"]],
+    }
