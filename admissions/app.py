@@ -25,6 +25,11 @@ from admissions.accounts.controller import AccountController
 from admissions.applications.controller import ApplicationController
 from admissions.auditlog.controller import LogController
 from admissions.campaigns.controller import CampaignController
+from admissions.ceremony.controller import (
+    CampaignDrawController,
+    DrawController,
+    StandingController,
+)
 from admissions.clock import Clock
 from admissions.context import Principal, make_context
 from admissions.db.engine import make_engine, make_sessionmaker
@@ -42,6 +47,9 @@ ROUTE_HANDLERS: list[Any] = [
     ApplicationController,
     ReviewController,
     LogController,
+    CampaignDrawController,
+    DrawController,
+    StandingController,
     PublicationController,
     ReceiptController,
 ]
