@@ -769,53 +769,72 @@ class Flow:
             f"{seats:,} / {admitted:,} / {waiting:,}"
         )
         t = Table(title="published results: the most oversubscribed schools")
-        for col in ("school", "kind", "seats", "applicants", "admitted", "waitlist", "cutoff"):
-            t.add_column(col, justify="left" if col in ("school", "kind", "cutoff") else "right")
+        t.add_column("school", no_wrap=True, overflow="ellipsis", max_width=18)
+        for col in ("seats", "applied", "admitted", "waitlist"):
+            t.add_column(col, justify="right")
+        t.add_column("cutoff", overflow="fold")
         ranked = sorted(schools, key=lambda x: -x["applicants"] / max(x["seats"], 1))
         for x in ranked[:8]:
-            cut = "; ".join(
-                f"{k.split('/', 1)[-1]}: "
-                + (
-                    f"{v.get('band') + ' ' if v.get('band') else ''}No. {v['lottery_number']}"
-                    if isinstance(v, dict) and "lottery_number" in v
-                    else "—"
-                )
-                for k, v in sorted(x["cutoffs"].items())
-            )
+            cuts = []
+            for seat, v in sorted(x["cutoffs"].items()):
+                if isinstance(v, dict) and v.get("lottery_number") is not None:
+                    where = seat.rsplit("/", 1)[1] if "/" in seat else ""
+                    band = v.get("band") or ""
+                    cuts.append(
+                        " ".join(p for p in (where, band, f"No.{v['lottery_number']}") if p)
+                    )
             t.add_row(
-                x["name"],
-                x["kind"],
+                f"{x['school']} {x['name']}",
                 str(x["seats"]),
                 str(x["applicants"]),
                 str(x["admitted"]),
                 str(x["waitlist"]),
-                cut or "—",
+                "; ".join(cuts) or "—",
             )
         self.tables.append(t)
 
-    async def family_lookups(self, n: int = 3) -> None:
-        """A few families look up their own result with the last 4 digits of the phone."""
+    async def family_lookups(self, n: int = 4) -> None:
+        """Families look up their own result (application number + last 4 digits of the
+        guardian's phone); the summary shows a few with different outcomes."""
         cid = self.s.campaign
         t = Table(title="families look up their results (application number + phone last 4)")
-        for col in ("application", "name", "status", "placement", "lottery numbers"):
-            t.add_column(col)
-        picked = [r for r in self.s.apps.values() if len(r.family.choices) > 1][:n]
-        for reg in picked:
+        t.add_column("application", no_wrap=True)
+        t.add_column("child", no_wrap=True)
+        t.add_column("result", overflow="fold")
+        t.add_column("why: lottery No. and outcome per choice", overflow="fold")
+        candidates = [r for r in self.s.apps.values() if len(r.family.choices) > 1][: 8 * n]
+        shown: dict[str, int] = Counter()
+        for reg in candidates:
             body = {
                 "application": reg.number,
                 "kind": "phone",
                 "last4": reg.family.guardian.phone[-4:],
             }
             r = (await self.api.call("POST", f"/campaigns/{cid}/results/lookup", json=body)).json()
-            numbers = ", ".join(
-                f"{x['school']}: {x.get('lottery_number')} ({x.get('outcome')})"
-                for d in r.get("draws", [])
-                for x in d.get("schools", [])
+            pl = r.get("placement") or {}
+            result = (
+                f"{r.get('status')} {pl.get('school')} ({pl.get('basis')})"
+                if pl
+                else str(r.get("status"))
             )
-            placement = r.get("placement")
-            if isinstance(placement, dict):
-                placement = placement.get("school") or json.dumps(placement, ensure_ascii=False)
-            t.add_row(reg.number, str(r.get("name")), str(r.get("status")), str(placement), numbers)
+            outcomes = [
+                s
+                for d in r.get("draws", [])
+                for s in d.get("schools", [])
+                if s.get("lottery_number") is not None
+            ]
+            key = f"{pl.get('basis')}-" + "-".join(str(s.get("outcome")) for s in outcomes)
+            if shown[key] or not outcomes:
+                continue
+            shown[key] += 1
+            why = "; ".join(
+                f"{s['school'].rsplit('/', 1)[-1]}: No.{s['lottery_number']} {s['outcome']}"
+                + (f" ({s['reason']})" if s.get("reason") not in (None, "admitted") else "")
+                for s in outcomes
+            )
+            t.add_row(reg.number, str(r.get("name")), result, why)
+            if len(shown) >= n:
+                break
         self.tables.append(t)
 
     async def check_receipts(self, n: int = 3) -> str:
