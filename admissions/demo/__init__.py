@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULT_FAMILIES = 3000
+DEFAULT_FAMILIES = 2000
 DEFAULT_SEED = 2026
 DEFAULT_DB = Path("var") / "demo" / "paiwei-demo.sqlite3"
 
