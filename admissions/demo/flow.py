@@ -387,7 +387,7 @@ class Flow:
         twins = sum(1 for f in self.families if len(f.children) > 1)
         return (
             f"{len(self.families):,} families signed up and registered {len(self.s.apps):,} "
-            f"children ({twins} sets of multiples, {bundles} bundled applications)"
+            f"children ({_n(twins, 'set')} of multiples, {_n(bundles, 'bundled application')})"
         )
 
     async def step_review(self) -> str:
@@ -452,7 +452,7 @@ class Flow:
         self.s.placed_without_lottery = out["placed_without_lottery"]
         in_lottery = sum(r["applicants"] for r in self.s.rosters)
         return (
-            f"frozen: {len(self.s.rosters)} lottery rosters ({in_lottery:,} applicants), "
+            f"frozen: {_n(len(self.s.rosters), 'lottery roster')} ({in_lottery:,} applicants), "
             f"{self.s.placed_without_lottery:,} placed without a lottery (reserved seats, "
             "undersubscribed pools); roster digests logged in roster.freeze"
         )
@@ -686,7 +686,7 @@ class Flow:
         admitted = sum(x["admitted"] for x in results["schools"])
         flagged = "FLAGGED" if pub["fairness_flagged"] else "no skew flagged"
         return (
-            f"published {len(pub['draws'])} draw(s), {pub['results']:,} family results and "
+            f"published {_n(len(pub['draws']), 'draw')}, {pub['results']:,} family results and "
             f"{pub['schools']} school tables ({admitted:,} admitted); fairness check: {flagged}; "
             f"{len(self.s.witnesses)} witnesses cosigned the checkpoint (size {pub['log_size']:,});"
             f" bundle downloaded ({len(r.content) / 1e6:.1f} MB) to {top}"
@@ -894,3 +894,7 @@ def personal_record(campaign: str, reg: Registered) -> dict[str, Any]:
         "facts": body["facts"],
         "documents": [c["documents"] for c in body["claims"]],
     }
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
