@@ -105,9 +105,7 @@ async def check_outcome(flow: Flow, client: AsyncTestClient[Any]) -> None:
     assert kinds["draw.commit"] == kinds["draw.reveal"] == 3 * kinds["draw.roster"]
     assert kinds["draw.result"] == kinds["draw.roster"] >= 1
     trust = [flow.log_vkey, *(w.vkey for w in flow.s.witnesses)]
-    report = verify_bundle(
-        flow.s.bundle, trust, witnesses=3, previous=flow.s.published_checkpoint
-    )
+    report = verify_bundle(flow.s.bundle, trust, witnesses=3, previous=flow.s.published_checkpoint)
     assert report.verdict == "VALID", [(c.name, c.detail) for c in report.checks]
     # no personal data in the public bundle
     text = "\n".join(

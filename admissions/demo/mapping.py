@@ -30,7 +30,7 @@ def campaign_body(city: City) -> dict[str, Any]:
     closes = datetime.combine(city.registration_closes + timedelta(days=1), time(0, 0), CST)
     review = datetime.combine(city.review_deadline, time(17, 0), CST)
     return {
-        "name": f"{city.name}{city.campaign_year}年小学一年级招生（演示）",
+        "name": f"{city.name}{city.campaign_year}年小学一年级招生",
         "year": city.campaign_year,
         "region": city.code,
         "stage": "primary",
