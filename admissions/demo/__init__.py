@@ -81,9 +81,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--concurrency",
         type=_positive,
-        default=8,
+        default=16,
         metavar="C",
-        help="families registering at the same time (default 8)",
+        help="requests in flight at once (families registering, officers reviewing; default 16)",
     )
     p.add_argument(
         "--port", type=int, default=0, metavar="P", help="port on 127.0.0.1 (default: a free one)"

@@ -61,7 +61,7 @@ class Options:
     seed: int
     db: Path | None = None
     keep_serving: bool = False
-    concurrency: int = 8
+    concurrency: int = 16
     port: int = 0
     console: Console | None = None
 
