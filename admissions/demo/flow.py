@@ -452,7 +452,7 @@ class Flow:
         self.s.placed_without_lottery = out["placed_without_lottery"]
         in_lottery = sum(r["applicants"] for r in self.s.rosters)
         return (
-            f"frozen: {_n(len(self.s.rosters), 'lottery roster')} ({in_lottery:,} applicants), "
+            f"frozen: {_n(len(self.s.rosters), 'lottery roster')} ({_n(in_lottery, 'applicant')}), "
             f"{self.s.placed_without_lottery:,} placed without a lottery (reserved seats, "
             "undersubscribed pools); roster digests logged in roster.freeze"
         )
