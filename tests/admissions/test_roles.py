@@ -54,6 +54,20 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ),
     ("GET", "/campaigns/{campaign_id:str}/bundle"): PUBLIC,
     ("GET", "/applications/{number:str}/receipt"): frozenset({"parent", "officer", "admin"}),
+    # ceremony
+    ("POST", "/campaigns/{campaign_id:str}/draws"): STAFF,
+    ("GET", "/campaigns/{campaign_id:str}/draws"): PUBLIC,
+    ("POST", "/campaigns/{campaign_id:str}/vacancies"): STAFF,
+    ("GET", "/draws/{draw_id:str}"): PUBLIC,
+    ("GET", "/draws/{draw_id:str}/instance"): PUBLIC,
+    ("GET", "/draws/{draw_id:str}/result"): PUBLIC,
+    ("POST", "/draws/{draw_id:str}/commit"): frozenset({"witness", "notary"}),
+    ("POST", "/draws/{draw_id:str}/reveal"): frozenset({"witness", "notary"}),
+    ("POST", "/draws/{draw_id:str}/beacon"): STAFF,
+    ("POST", "/draws/{draw_id:str}/run"): STAFF,
+    ("GET", "/applications/{number:str}/standing"): frozenset({"parent", "officer", "admin"}),
+    ("POST", "/applications/{number:str}/placement"): frozenset({"parent"}),
+    ("POST", "/applications/{number:str}/offer"): frozenset({"parent"}),
 }
 
 
@@ -98,6 +112,7 @@ async def test_role_route(world: Api, method: str, path: str, handler: Any) -> N
         .replace("{number:str}", number)
         .replace("{code:str}", "PUB1")
         .replace("{roster_id:str}", "none")
+        .replace("{draw_id:str}", f"{api.campaign_id}-private")
     )
     users = {
         "parent": "p1",
