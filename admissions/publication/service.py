@@ -60,6 +60,7 @@ from admissions.applications.service import load as load_application
 from admissions.auditlog.models import LogEntry, LogState
 from admissions.campaigns.models import Campaign, Placement
 from admissions.campaigns.service import load, require_city, set_phase, to_out
+from admissions.clock import rfc3339
 from admissions.context import Context, Principal
 from admissions.errors import (
     Conflict,
@@ -356,9 +357,27 @@ async def publish(
             registration_day={a.number: max(0, (a.created_at - c.open_at).days) for a in apps},
             band_label=_band_labels(schools),
         )
-        report = fairness_report(outcomes)
-        fairness = report.to_json()
-        if report.flagged:
+        if outcomes:
+            report = fairness_report(outcomes)
+            fairness, flagged_any = report.to_json(), report.flagged
+        else:
+            # No lottery decided anything (every choice undersubscribed): nothing to test.
+            fairness, flagged_any = (
+                _canon(
+                    {
+                        "format": "paiwei-fairness/1",
+                        "records": 0,
+                        "units": 0,
+                        "admitted": 0,
+                        "flagged": False,
+                        "rates": {},
+                        "tests": [],
+                        "note": "no lottery draw in this campaign: nothing to test",
+                    }
+                ),
+                False,
+            )
+        if flagged_any:
             flagged = [t.name for t in report.tests if t.flagged]
             raise Conflict(
                 "the fairness check flagged " + ", ".join(flagged) + "; do not publish",
@@ -376,7 +395,7 @@ async def publish(
             {
                 "draws": [d.id for d in draws],
                 "fairness_sha256": hashlib.sha256(fairness).hexdigest(),
-                "fairness_flagged": report.flagged,
+                "fairness_flagged": flagged_any,
                 "schools_sha256": hashlib.sha256(
                     _canon({k: hashlib.sha256(v).hexdigest() for k, v in tables_bytes.items()})
                 ).hexdigest(),
@@ -397,7 +416,7 @@ async def publish(
                 log_size=edge.size,
                 checkpoint=checkpoint,
                 fairness=fairness,
-                fairness_flagged=report.flagged,
+                fairness_flagged=flagged_any,
                 draws=[d.id for d in draws],
             )
         )
@@ -421,7 +440,7 @@ async def publish(
             log_size=edge.size,
             checkpoint=checkpoint,
             draws=[d.id for d in draws],
-            fairness_flagged=report.flagged,
+            fairness_flagged=flagged_any,
             schools=len(tables_bytes),
             results=len(results),
         )
@@ -572,7 +591,9 @@ async def lookup(
         stored = (res.phone_check if kind == "phone" else res.id_check) if res else "0" * 64
         if res is not None and hmac.compare_digest(given, stored):
             rows[number_key].failures = 0
-            return res.data
+            out = json.loads(res.data)
+            out["current"] = await _current(session, campaign_id, number, now)
+            return _canon(out)
         rows[number_key].failures += 1
         rows[client_key].failures += 1
     raise NotFound(
@@ -580,6 +601,33 @@ async def lookup(
         "application",
         "no match",
     )
+
+
+async def _current(session: AsyncSession, campaign_id: str, number: str, now: Any) -> Any:
+    """The seat the application holds *now* (waitlist offers and declines after publication
+    change it; the published part of the answer is the snapshot at publication)."""
+    rows = await session.execute(
+        sa.select(Placement)
+        .where(
+            Placement.campaign_id == campaign_id,
+            Placement.application_number == number,
+            Placement.status.in_(("placed", "confirmed")),
+        )
+        .order_by(Placement.id)
+    )
+    held = rows.scalars().first()
+    return {
+        "as_of": rfc3339(now),
+        "placement": None
+        if held is None
+        else {
+            "school": held.school_code,
+            "pool": held.pool_code,
+            "basis": held.basis,
+            "round": held.round,
+            "status": held.status,
+        },
+    }
 
 
 async def published_checkpoint(session: AsyncSession, campaign_id: str) -> str:
@@ -611,9 +659,10 @@ def _with_lines(signed: str, lines: list[str]) -> str:
 async def cosign(
     session: AsyncSession, ctx: Context, actor: Principal, campaign_id: str, cosigned: str
 ) -> CosignOut:
-    """Store the cosignatures a witness/notary added to the publication checkpoint.
+    """Store the cosignatures a witness/notary added to the publication checkpoint (or, once
+    the log has grown after publication, to its current checkpoint, ``GET /log/checkpoint``).
 
-    The note's text must be the publication checkpoint's, signed by the log; each cosignature
+    The note's text must be one of those two, signed by the log; each cosignature
     line by a witness key of the campaign's draws must verify (a bad one refuses the whole
     submission, C2SP signed-note); lines by unknown keys are refused too. Idempotent.
     """
@@ -636,9 +685,22 @@ async def cosign(
             raise InvalidInput(
                 "checkpoint", f"not a checkpoint signed by this log ({exc})"
             ) from None
-        if parsed.text != note.parse_note(pub.checkpoint).text:
-            raise InvalidInput("checkpoint", "not the publication checkpoint of this campaign")
         cp = parse_checkpoint(parsed.text)
+        if parsed.text != note.parse_note(pub.checkpoint).text:
+            # After publication the log grows (waitlist offers ...): the checkpoint of the log
+            # as it is now (GET /log/checkpoint) may be cosigned too, for later bundles.
+            from audit.merkle import CompactRange
+
+            state = (
+                await session.execute(sa.select(LogState).where(LogState.id == 1))
+            ).scalar_one()
+            h = state.hashes
+            edge = CompactRange(state.size, [h[i : i + 32] for i in range(0, len(h), 32)])
+            if (cp.size, cp.root) != (edge.size, edge.root()) or cp.size < pub.log_size:
+                raise InvalidInput(
+                    "checkpoint",
+                    "neither the publication checkpoint nor the log's current checkpoint",
+                )
         try:
             found = verify_cosignatures(cosigned, keys, now=int(now.timestamp()))
         except AuditError as exc:

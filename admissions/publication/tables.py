@@ -179,9 +179,14 @@ def draw_tables(draw_id: str, instance: bytes, result: bytes) -> DrawTables:
         for i, u in enumerate(sorted(us, key=lambda u: (tk[(u, s)], u)), 1):
             number[(u, s)] = i
 
-    def placed(u: str) -> str | None:
-        p = assignments[members[u][0]]
-        return None if p is None else str(p["school"])
+    placed_at: dict[str, str | None] = {}
+    admitted_units: dict[str, list[str]] = {s: [] for s in schools}
+    for u, ms in members.items():
+        p = assignments[ms[0]]
+        placed_at[u] = None if p is None else str(p["school"])
+        if p is not None:
+            admitted_units.setdefault(str(p["school"]), []).append(u)
+    placed = placed_at.__getitem__
 
     def key(u: str, s: str) -> tuple[int, int, int]:
         rank = choices[u].index(s) + 1 if mechanism == "preference-rounds" else 0
@@ -195,7 +200,7 @@ def draw_tables(draw_id: str, instance: bytes, result: bytes) -> DrawTables:
     cutoffs: dict[str, tuple[int, int, int] | None] = {}
     for s, cap in schools.items():
         out = res_schools.get(s, {"admitted": [], "waitlist": []})
-        adm_units = [u for u in members if placed(u) == s]
+        adm_units = admitted_units[s]
         # The school "filled up" when someone who listed it (and did not get a school ranked
         # higher) was turned away; the key of the last admitted unit is then the cutoff.
         turned_away = [

@@ -1,9 +1,8 @@
 """Publication through the HTTP API: publish, public tables, family lookup (rate-limited),
 cosigning, the bundle (verified by audit.verify), receipts, and tampering after publication.
 
-The draw itself is produced by ``drawn_campaign`` below, which writes exactly what the ceremony
-stores (``Draw``/``DrawWitness`` rows, lottery placements, the draw.* log entries made with
-audit.draw and a real drand quicknet round) so that the bundle verifies offline.
+The draw is run through the ceremony's own HTTP API (tests/admissions/ceremony_world.py: three
+witnesses, a real drand quicknet round), so the bundle verifies offline.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import io
 import json
 import tarfile
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,32 +19,19 @@ import pytest
 import rfc8785
 import sqlalchemy as sa
 
-import lottery
 from admissions.auditlog.models import LogEntry
-from admissions.auditlog.service import append
-from admissions.campaigns import service as campaigns
-from admissions.campaigns.models import Placement, Roster
-from admissions.ceremony.models import Draw, DrawWitness
-from admissions.context import Principal
+from admissions.ceremony.models import Draw
 from admissions.publication.models import LookupThrottle
 from admissions.publication.service import LOOKUP_MAX_PER_NUMBER
-from audit import draw as auditdraw
 from audit import note
 from audit.cosignature import add_cosignature
 from audit.receipt import verify_receipt
 from audit.verify import verify_bundle
+from tests.admissions.ceremony_world import ceremony_until_run, witness_keys
 from tests.admissions.helpers import CLOSE_AT, REVIEW_DEADLINE, Api, application, id_number
 
 pytestmark = pytest.mark.anyio
 
-QUICKNET_ROUND = 30662990  # published 2026-07-23T07:38:54Z (tests/audit/fixtures.py)
-QUICKNET_SIG = (
-    "8b2ebe176d153849d5db7f358a3a21be96f8c5d1c26ed2b530fff4419face890"
-    "9d77f4ee6a211623e2432c30841411b5"
-)
-QUICKNET_RANDOMNESS = "aac361dad26f7e5f5c2460fa905ed6d4e2bf8d21ccb67bbe5100204475b56742"
-DRAW_AT = datetime(2026, 6, 1, 8, tzinfo=UTC)
-BEACON_AT = datetime(2026, 7, 23, 8, tzinfo=UTC)
 NAMES = ["张小明", "李华", "王芳芳", "欧阳娜娜", "赵强", "陈一一", "刘洋", "周杰"]
 PHONES = [f"1380000{i:04d}" for i in range(8)]
 
@@ -59,18 +44,13 @@ class Drawn:
     draw_id: str
 
 
-def _keys(n: int) -> list[tuple[str, str]]:
-    return [
-        note.generate_key(f"notary.test/w{i}", seed=hashlib.sha256(b"pw%d" % i).digest())
-        for i in range(n)
-    ]
-
-
 async def drawn_campaign(api: Api) -> Drawn:
-    """Register 8 children (PRV1 oversubscribed), review, freeze, and draw the private round
-    as the ceremony does; the campaign ends in phase ``drawn``."""
+    """Register 8 children (PRV1 oversubscribed: 3 seats), review, freeze, and run the private
+    draw through the ceremony's HTTP API (three witnesses, a real quicknet round); everyone
+    is placed privately, so the campaign ends ``drawn`` without a public round."""
     await api.setup_world()
-    await api.account("wit2", "witness")
+    for name in ("w0", "w1", "w2"):
+        await api.account(name, "witness")
     numbers = []
     for i, name in enumerate(NAMES):
         body = application(serial=100 + 2 * i)
@@ -87,134 +67,12 @@ async def drawn_campaign(api: Api) -> Drawn:
     assert (await api.phase("reviewed")).status_code == 200
     r = await api.client.post(f"/campaigns/{api.campaign_id}/freeze", headers=api.h["city"])
     assert r.status_code == 200, r.text
-
-    keys = _keys(3)
-    skeys, vkeys = [s for s, _ in keys], [v for _, v in keys]
-    officer = Principal(id=2, role="officer")
-    draw_id = f"{api.campaign_id}-private"
-    ctx = api.ctx
-    api.clock.set(DRAW_AT)
-    async with api.db() as s, s.begin():
-        rosters = list(
-            (
-                await s.execute(
-                    sa.select(Roster)
-                    .where(Roster.campaign_id == api.campaign_id)
-                    .order_by(Roster.id)
-                )
-            ).scalars()
-        )
-        docs = [json.loads(r.data) for r in rosters]
-        instance: dict[str, Any] = {
-            "format": "paiwei-instance/1",
-            "mechanism": "deferred-acceptance",
-            "tie_breaking": "single",
-            "group_policy": "all-or-none",
-            "schools": sorted((x for d in docs for x in d["schools"]), key=lambda x: x["id"]),
-            "applicants": sorted((x for d in docs for x in d["applicants"]), key=lambda x: x["id"]),
-        }
-        announced = {"source": "drand-quicknet", "round": QUICKNET_ROUND}
-        body = auditdraw.roster_body(
-            draw_id, instance, beacon=announced, witnesses=vkeys, min_reveals=2
-        )
-        e = await append(s, ctx, "draw.roster", officer.actor, body)
-        digest = bytes.fromhex(str(body["instance_sha256"]))
-        d = Draw(
-            id=draw_id,
-            campaign_id=api.campaign_id,
-            round="private",
-            status="open",
-            mechanism="deferred-acceptance",
-            tie_breaking="single",
-            group_policy="all-or-none",
-            beacon=announced,
-            min_reveals=2,
-            commit_deadline=DRAW_AT + timedelta(days=1),
-            reveal_deadline=DRAW_AT + timedelta(days=30),
-            confirm_deadline=BEACON_AT + timedelta(days=7),
-            offer_hours=48,
-            instance=rfc8785.dumps(instance),
-            instance_sha256=digest.hex(),
-            schools=len(instance["schools"]),
-            applicants=len(instance["applicants"]),
-            roster_seq=e.seq,
-            opened_at=DRAW_AT,
-        )
-        s.add(d)
-        await s.flush()
-        accounts = {"wit": 0, "nota": 0, "wit2": 0}
-        from admissions.accounts.models import User
-
-        for u in (await s.execute(sa.select(User))).scalars():
-            if u.username in accounts:
-                accounts[u.username] = u.id
-        secrets = [hashlib.sha256(b"secret%d" % i).digest() for i in range(3)]
-        for i, acct in enumerate(accounts.values()):
-            c = auditdraw.commit_note(draw_id, digest, secrets[i], skeys[i])
-            ce = await append(
-                s,
-                ctx,
-                "draw.commit",
-                f"witness#{acct}",
-                auditdraw.commit_body(draw_id, vkeys[i], c),
-            )
-            s.add(
-                DrawWitness(
-                    draw_id=draw_id,
-                    key_id=auditdraw.witness_id(vkeys[i]),
-                    vkey=vkeys[i],
-                    account_id=acct,
-                    commit_note=c,
-                    commitment=hashlib.sha256(secrets[i]).hexdigest(),
-                    commit_seq=ce.seq,
-                )
-            )
-        for i in range(3):
-            r_ = auditdraw.reveal_note(draw_id, digest, secrets[i], skeys[i])
-            await append(
-                s, ctx, "draw.reveal", "witness", auditdraw.reveal_body(draw_id, vkeys[i], r_)
-            )
-    api.clock.set(BEACON_AT)
-    async with api.db() as s, s.begin():
-        d = await s.get(Draw, draw_id)
-        assert d is not None
-        evidence = {"source": "drand-quicknet", "round": QUICKNET_ROUND, "signature": QUICKNET_SIG}
-        value = bytes.fromhex(QUICKNET_RANDOMNESS)
-        await append(
-            s, ctx, "draw.beacon", officer.actor, auditdraw.beacon_body(draw_id, evidence, value)
-        )
-        reveals = [(auditdraw.witness_id(v), sec) for v, sec in zip(vkeys, secrets, strict=True)]
-        seed = auditdraw.derive_seed(digest, value, reveals)
-        await append(
-            s,
-            ctx,
-            "draw.seed",
-            officer.actor,
-            auditdraw.seed_body(draw_id, seed, sorted(k for k, _ in reveals), []),
-        )
-        d.seed = seed.hex()
-        result = lottery.run(d.instance_with_seed())
-        re_ = await append(
-            s, ctx, "draw.result", officer.actor, auditdraw.result_body(draw_id, result)
-        )
-        d.result, d.result_seq, d.status, d.drawn_at = result, re_.seq, "drawn", BEACON_AT
-        for aid, p in json.loads(result)["assignments"].items():
-            if p is not None:
-                school, pool = p["school"].split("/", 1)
-                s.add(
-                    Placement(
-                        campaign_id=api.campaign_id,
-                        application_number=aid,
-                        round="private",
-                        school_code=school,
-                        pool_code=pool,
-                        basis="lottery",
-                        created_at=BEACON_AT,
-                    )
-                )
-        c = await campaigns.load(s, api.campaign_id, lock=True)
-        await campaigns.set_phase(s, ctx, officer, c, "drawn")
-    return Drawn(numbers, skeys, vkeys, draw_id)
+    d = await ceremony_until_run(api)
+    r = await api.client.post(f"/draws/{d['id']}/run", headers=api.h["city"])
+    assert r.status_code == 200, r.text
+    assert (await api.client.get(f"/campaigns/{api.campaign_id}")).json()["phase"] == "drawn"
+    keys = witness_keys()
+    return Drawn(numbers, [k for k, _ in keys], [v for _, v in keys], d["id"])
 
 
 @pytest.fixture
@@ -233,7 +91,7 @@ async def cosign_all(api: Api, dr: Drawn, k: int = 2) -> str:
     assert r.status_code == 200
     cp = r.text
     now = int(api.clock().timestamp())
-    for i, who in enumerate(("wit", "nota", "wit2")[:k]):
+    for i, who in enumerate(("w0", "w1", "w2")[:k]):
         cosigned = add_cosignature(cp, dr.witness_skeys[i], now - 10 + i)
         r = await api.client.post(
             f"/campaigns/{api.campaign_id}/publication/cosignatures",
@@ -241,7 +99,7 @@ async def cosign_all(api: Api, dr: Drawn, k: int = 2) -> str:
             headers=api.h[who],
         )
         assert r.status_code == 200, r.text
-        assert r.json()["accepted"] == [f"notary.test/w{i}"]
+        assert r.json()["accepted"] == [f"notary.example/w{i}"]
     return cp
 
 
@@ -335,6 +193,8 @@ async def test_publish_tables_lookup_cosign_bundle_receipt(
     assert r.headers["cache-control"] == "no-store"
     assert mine["name"] == "张*明" and mine["application"] == n0
     assert mine["status"] == "admitted"
+    assert mine["current"]["placement"]["school"] == mine["placement"]["school"]
+    assert mine["current"]["placement"]["status"] == "placed"
     (d,) = mine["draws"]
     assert len(d["ticket"]) == 64 and [x["school"] for x in d["schools"]] == [
         "PRV1/day",
@@ -388,10 +248,10 @@ async def test_publish_tables_lookup_cosign_bundle_receipt(
     assert r.status_code == 422
     published_cp = await cosign_all(api, drawn, k=2)
     r = await api.client.get(f"/campaigns/{cid}/publication/checkpoint")
-    assert r.text.count("\n— notary.test/w") == 2
+    assert r.text.count("\n— notary.example/w") == 2
     # resubmission is idempotent
     again = add_cosignature(published_cp, drawn.witness_skeys[0], int(api.clock().timestamp()))
-    r = await api.client.post(cp_url, json={"checkpoint": again}, headers=api.h["wit"])
+    r = await api.client.post(cp_url, json={"checkpoint": again}, headers=api.h["w0"])
     assert r.status_code == 200 and r.json()["accepted"] == []
 
     # the bundle verifies: VALID with two witnesses and the notary's kept checkpoint
@@ -415,6 +275,27 @@ async def test_publish_tables_lookup_cosign_bundle_receipt(
         record=env["record"],
     )
     assert rep.verdict == "VALID", [(c.name, c.status, c.detail) for c in rep.checks]
+    # ... and so does the CLI a family would run
+    from audit.cli import main
+
+    (tmp_path / "r.tlog-proof").write_text(r.text)
+    (tmp_path / "record.json").write_text(json.dumps(env["record"], ensure_ascii=False))
+    (tmp_path / "log.vkey").write_text(trust(api, drawn)[0] + "\n")
+    rc = main(
+        [
+            "receipt",
+            str(tmp_path / "r.tlog-proof"),
+            "--bundle",
+            str(bundle),
+            "--trust",
+            str(tmp_path / "log.vkey"),
+            "--salt",
+            env["salt"],
+            "--record",
+            str(tmp_path / "record.json"),
+        ]
+    )
+    assert rc == 0
     # someone else's receipt is not served to another parent
     r = await api.client.get(f"/applications/{n0}/receipt", headers=api.h["p1"])
     assert r.status_code == 404
@@ -517,3 +398,182 @@ async def test_tampering_after_publication_is_caught(
         [*args, "--trust", str(tmp_path / "trust.vkeys"), "--previous", str(tmp_path / "prev.txt")]
     )
     assert rc == 1
+
+
+async def test_two_rounds_public_bands_and_cutoffs(api: Api, tmp_path: Path) -> None:
+    """Private draw, then the 统筹 public round with priority bands; both draws published."""
+    from tests.admissions.ceremony_world import frozen_world
+
+    numbers = await frozen_world(api)
+    for round_ in ("private", "public"):
+        d = await ceremony_until_run(api, round_)
+        r = await api.client.post(f"/draws/{d['id']}/run", headers=api.h["city"])
+        assert r.status_code == 200, r.text
+    pub = await publish(api)
+    assert len(pub["draws"]) == 2
+    table = (await api.client.get(f"/campaigns/{api.campaign_id}/results/PUB1")).json()
+    (section,) = table["sections"]
+    assert section["id"] == "PUB1" and section["draw"].endswith("-public")
+    assert len(section["admitted"]) == 3 and table["admitted"] == 3
+    cut = section["cutoff"]
+    assert cut is not None and cut["band"] in ("hukou_property", "")
+    rank = {"hukou_property": 2, "": 0}
+    for w in section["waitlist"]:
+        # later than the cutoff in the school's order: lower band, or same band, larger number
+        assert (-rank[w["band"]], w["lottery_number"]) > (-cut["band_rank"], cut["lottery_number"])
+    claimants = {n for i, n in enumerate(numbers) if i % 2 == 0}
+    for row in section["admitted"] + section["waitlist"]:
+        assert (row["band"] == "hukou_property") == (row["application"] in claimants)
+    # one public-round family's own view agrees with the table
+    w0 = section["waitlist"][0]
+    i = numbers.index(w0["application"])
+    r = await api.client.post(
+        f"/campaigns/{api.campaign_id}/results/lookup",
+        json={
+            "application": w0["application"],
+            "kind": "id_number",
+            "last4": id_number("20200315", 100 + 2 * i)[-4:],
+        },
+    )
+    assert r.status_code == 200, r.text
+    mine = r.json()
+    assert mine["status"] == "not-admitted" and mine["placement"] is None
+    public = next(d for d in mine["draws"] if d["draw"].endswith("-public"))
+    (st,) = public["schools"]
+    assert st["outcome"] == "waitlisted" and st["waitlist_position"] == 1
+    assert st["reason"] == "after-cutoff" and st["cutoff"] == cut
+    # fairness report tabulates bands; not flagged
+    rep = json.loads((await api.client.get(f"/campaigns/{api.campaign_id}/fairness")).content)
+    assert not rep["flagged"] and {"band", "district", "registration_day"} <= set(rep["rates"])
+    # the bundle holds both draws and verifies
+    for i, who in enumerate(("w0", "w1")):
+        cp = (await api.client.get(f"/campaigns/{api.campaign_id}/publication/checkpoint")).text
+        r = await api.client.post(
+            f"/campaigns/{api.campaign_id}/publication/cosignatures",
+            json={"checkpoint": add_cosignature(cp, witness_keys()[i][0], 1785000000 + i)},
+            headers=api.h[who],
+        )
+        assert r.status_code == 200, r.text
+    keys = witness_keys()
+    bundle = await download(api, tmp_path)
+    report = verify_bundle(
+        bundle,
+        [note.verifier_key_text(api.ctx.settings.log_signing_key), *(v for _, v in keys)],
+        witnesses=2,
+        previous=pub["checkpoint"],
+    )
+    assert report.verdict == "VALID", failed(report)
+    assert sorted(p.name for p in (bundle / "draws").iterdir()) == sorted(pub["draws"])
+
+
+async def test_concurrent_failed_lookups_are_all_counted(api: Api, drawn: Drawn) -> None:
+    """Simultaneous wrong guesses cannot slip past the limit: the throttle rows are locked."""
+    import asyncio
+
+    await publish(api)
+    url = f"/campaigns/{api.campaign_id}/results/lookup"
+    body = {"application": drawn.numbers[1], "kind": "phone", "last4": "9999"}
+    rs = await asyncio.gather(*(api.client.post(url, json=body) for _ in range(9)))
+    codes = sorted(r.status_code for r in rs)
+    assert codes == [404] * LOOKUP_MAX_PER_NUMBER + [429] * (9 - LOOKUP_MAX_PER_NUMBER)
+    async with api.db() as s, s.begin():
+        rows = {r.key: r.failures for r in (await s.execute(sa.select(LookupThrottle))).scalars()}
+    assert rows[f"n:{api.campaign_id}:{drawn.numbers[1]}"] == LOOKUP_MAX_PER_NUMBER
+    # the right factor is refused too while locked
+    r = await api.client.post(url, json={**body, "last4": PHONES[1][-4:]})
+    assert r.status_code == 429
+
+
+async def test_campaign_without_lottery_publishes(api: Api, tmp_path: Path) -> None:
+    """Every choice undersubscribed: no draw, direct placements only, an empty fairness report."""
+    from admissions.campaigns import service as campaigns
+    from admissions.context import Principal
+
+    await api.setup_world()
+    r = await api.register(application(serial=11))
+    number = r.json()["number"]
+    api.clock.set(CLOSE_AT)
+    assert (await api.phase("closed")).status_code == 200
+    assert (await api.review(number)).status_code == 200
+    api.clock.set(REVIEW_DEADLINE)
+    assert (await api.phase("reviewed")).status_code == 200
+    r = await api.client.post(f"/campaigns/{api.campaign_id}/freeze", headers=api.h["city"])
+    assert r.status_code == 200 and r.json()["rosters"] == []
+    async with api.db() as s, s.begin():  # what the ceremony does when there is nothing to draw
+        c = await campaigns.load(s, api.campaign_id, lock=True)
+        await campaigns.set_phase(s, api.ctx, Principal(id=2, role="officer"), c, "drawn")
+    pub = await publish(api)
+    assert pub["draws"] == [] and not pub["fairness_flagged"]
+    table = (await api.client.get(f"/campaigns/{api.campaign_id}/results/PRV1")).json()
+    assert table["sections"] == [] and table["direct"] == [
+        {
+            "application": number,
+            "name": "张*明",
+            "pool": "day",
+            "basis": "undersubscribed",
+            "round": "private",
+        }
+    ]
+    rep = json.loads((await api.client.get(f"/campaigns/{api.campaign_id}/fairness")).content)
+    assert rep["tests"] == [] and "nothing to test" in rep["note"]
+    bundle = await download(api, tmp_path)
+    report = verify_bundle(bundle, [note.verifier_key_text(api.ctx.settings.log_signing_key)])
+    assert failed(report) == {}
+
+
+async def test_vacancy_after_publication_current_seat_and_recosigned_bundle(
+    api: Api, drawn: Drawn, tmp_path: Path
+) -> None:
+    """A family declines after publication, the seat goes down the published waitlist: the
+    lookup shows the seat held now; the grown log's bundle verifies once notaries cosign it."""
+    cid = api.campaign_id
+    await publish(api)
+    published_cp = await cosign_all(api, drawn, k=2)
+    (section,) = (await api.client.get(f"/campaigns/{cid}/results/PRV1")).json()["sections"]
+    parent = {n: ("p1" if i % 2 else "p2") for i, n in enumerate(drawn.numbers)}
+    gone, nxt = section["admitted"][0]["application"], section["waitlist"][0]["application"]
+    r = await api.client.post(
+        f"/applications/{gone}/placement", json={"decision": "decline"}, headers=api.h[parent[gone]]
+    )
+    assert r.status_code == 200, r.text
+    r = await api.client.post(
+        f"/applications/{nxt}/offer", json={"decision": "accept"}, headers=api.h[parent[nxt]]
+    )
+    assert r.status_code == 200, r.text
+
+    async def look(number: str) -> dict[str, Any]:
+        i = drawn.numbers.index(number)
+        r = await api.client.post(
+            f"/campaigns/{cid}/results/lookup",
+            json={"application": number, "kind": "phone", "last4": PHONES[i][-4:]},
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    g = await look(gone)
+    assert g["status"] == "admitted" and g["current"]["placement"] is None
+    n = await look(nxt)
+    assert n["placement"]["school"] == "PRV2"  # the snapshot at publication
+    assert n["current"]["placement"]["school"] == "PRV1"
+    assert n["current"]["placement"]["basis"] == "waitlist"
+
+    keys = trust(api, drawn)
+    b = verify_bundle(
+        await download(api, tmp_path / "grown"), keys, witnesses=2, previous=published_cp
+    )
+    assert set(failed(b)) == {"log.cosignatures"}, failed(b)
+    assert any(c.name == "log.checkpoints" and c.status == "passed" for c in b.checks)
+    # notaries cosign the log's current checkpoint through the API
+    current = (await api.client.get("/log/checkpoint")).text
+    for i, who in enumerate(("w0", "w1")):
+        cosigned = add_cosignature(current, drawn.witness_skeys[i], int(api.clock().timestamp()))
+        r = await api.client.post(
+            f"/campaigns/{cid}/publication/cosignatures",
+            json={"checkpoint": cosigned},
+            headers=api.h[who],
+        )
+        assert r.status_code == 200, r.text
+    b = verify_bundle(
+        await download(api, tmp_path / "recosigned"), keys, witnesses=2, previous=published_cp
+    )
+    assert b.verdict == "VALID", failed(b)

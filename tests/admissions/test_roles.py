@@ -43,17 +43,6 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/applications/{number:str}/appeal"): frozenset({"parent"}),
     ("GET", "/log/checkpoint"): PUBLIC,
     ("GET", "/log/entries"): PUBLIC,
-    ("POST", "/campaigns/{campaign_id:str}/publish"): STAFF,
-    ("GET", "/campaigns/{campaign_id:str}/results"): PUBLIC,
-    ("GET", "/campaigns/{campaign_id:str}/results/{code:str}"): PUBLIC,
-    ("POST", "/campaigns/{campaign_id:str}/results/lookup"): PUBLIC,
-    ("GET", "/campaigns/{campaign_id:str}/fairness"): PUBLIC,
-    ("GET", "/campaigns/{campaign_id:str}/publication/checkpoint"): PUBLIC,
-    ("POST", "/campaigns/{campaign_id:str}/publication/cosignatures"): frozenset(
-        {"witness", "notary"}
-    ),
-    ("GET", "/campaigns/{campaign_id:str}/bundle"): PUBLIC,
-    ("GET", "/applications/{number:str}/receipt"): frozenset({"parent", "officer", "admin"}),
     # ceremony
     ("POST", "/campaigns/{campaign_id:str}/draws"): STAFF,
     ("GET", "/campaigns/{campaign_id:str}/draws"): PUBLIC,
@@ -68,6 +57,17 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/applications/{number:str}/standing"): frozenset({"parent", "officer", "admin"}),
     ("POST", "/applications/{number:str}/placement"): frozenset({"parent"}),
     ("POST", "/applications/{number:str}/offer"): frozenset({"parent"}),
+    ("POST", "/campaigns/{campaign_id:str}/publish"): STAFF,
+    ("GET", "/campaigns/{campaign_id:str}/results"): PUBLIC,
+    ("GET", "/campaigns/{campaign_id:str}/results/{code:str}"): PUBLIC,
+    ("POST", "/campaigns/{campaign_id:str}/results/lookup"): PUBLIC,
+    ("GET", "/campaigns/{campaign_id:str}/fairness"): PUBLIC,
+    ("GET", "/campaigns/{campaign_id:str}/publication/checkpoint"): PUBLIC,
+    ("POST", "/campaigns/{campaign_id:str}/publication/cosignatures"): frozenset(
+        {"witness", "notary"}
+    ),
+    ("GET", "/campaigns/{campaign_id:str}/bundle"): PUBLIC,
+    ("GET", "/applications/{number:str}/receipt"): frozenset({"parent", "officer", "admin"}),
 }
 
 
