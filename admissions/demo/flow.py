@@ -622,6 +622,7 @@ class Flow:
             "cosignPublication",
             "downloadBundle",
             "lookupResult",
+            "getFairness",
             what="publication",
         )
         api = self.api
@@ -684,10 +685,10 @@ class Flow:
         (top,) = list(dest.iterdir())
         self.s.bundle = top
         admitted = sum(x["admitted"] for x in results["schools"])
-        flagged = "FLAGGED" if pub["fairness_flagged"] else "no skew flagged"
+        flagged = await self.fairness_table()
         return (
             f"published {_n(len(pub['draws']), 'draw')}, {pub['results']:,} family results and "
-            f"{pub['schools']} school tables ({admitted:,} admitted); fairness check: {flagged}; "
+            f"{pub['schools']} school tables ({admitted:,} admitted); {flagged}; "
             f"{len(self.s.witnesses)} witnesses cosigned the checkpoint (size {pub['log_size']:,});"
             f" bundle downloaded ({len(r.content) / 1e6:.1f} MB) to {top}"
         )
@@ -792,6 +793,28 @@ class Flow:
                 "; ".join(cuts) or "—",
             )
         self.tables.append(t)
+
+    async def fairness_table(self) -> str:
+        """The published fairness report (docs/fairness.md) as a table; returns a short line."""
+        cid = self.s.campaign
+        report = (await self.api.call("GET", f"/campaigns/{cid}/fairness")).json()
+        tests = report.get("tests", [])
+        t = Table(title="published fairness check (a DV-2012-like skew would be flagged)")
+        t.add_column("test", no_wrap=True)
+        t.add_column("p-value", justify="right")
+        t.add_column("result")
+        for x in tests:
+            if not x.get("applicable"):
+                result, p = "not applicable", "—"
+            else:
+                p = f"{x['p_value']:.3g}" if x.get("p_value") is not None else "—"
+                result = "[red]FLAGGED[/]" if x.get("flagged") else "no skew"
+            t.add_row(str(x.get("name")), p, result)
+        self.tables.append(t)
+        ran = [x for x in tests if x.get("applicable")]
+        flagged = [x for x in ran if x.get("flagged")]
+        self.s.summary["fairness tests run / flagged"] = f"{len(ran)} / {len(flagged)}"
+        return f"{len(ran)} of {len(tests)} fairness tests applicable, {len(flagged)} flagged"
 
     async def family_lookups(self, n: int = 4) -> None:
         """Families look up their own result (application number + last 4 digits of the

@@ -385,7 +385,7 @@ class Demo:
                 private += 1
                 if prv[0].pool_id:
                     first_choice[prv[0].pool_id] += 1
-        t = Table(title="campaign")
+        t = Table(title="campaign", show_header=False)
         t.add_column("")
         t.add_column("", justify="right")
         t.add_row("applications (children)", f"{len(s.apps):,}")
