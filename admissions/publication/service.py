@@ -323,7 +323,9 @@ async def publish(
                 f"campaign is {c.phase}",
             )
         draws = await _completed_draws(session, c.id)
-        tables = [draw_tables(d.id, d.instance_with_seed(), d.result) for d in draws]
+        files = [(d.id, d.instance_with_seed(), d.result or b"") for d in draws]
+        # CPU-bound and pure: off the event loop (plain bytes in, plain values out).
+        tables = await asyncio.to_thread(lambda: [draw_tables(*f) for f in files])
         apps = list(
             (
                 await session.execute(sa.select(Application).where(Application.campaign_id == c.id))
@@ -358,7 +360,7 @@ async def publish(
             band_label=_band_labels(schools),
         )
         if outcomes:
-            report = fairness_report(outcomes)
+            report = await asyncio.to_thread(fairness_report, outcomes)
             fairness, flagged_any = report.to_json(), report.flagged
         else:
             # No lottery decided anything (every choice undersubscribed): nothing to test.
