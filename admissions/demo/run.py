@@ -272,7 +272,17 @@ class Demo:
                     detail = await fn()
                 except (NotAvailable, DemoError) as exc:
                     status = "not run" if isinstance(exc, NotAvailable) else "failed"
-                    self._record(title, status, str(exc), t0)
+                    detail = str(exc)
+                    if str(self.server_log) in detail:
+                        pass
+                    elif self.proc is not None and self.proc.poll() is not None:
+                        detail += (
+                            f" (the service exited with code {self.proc.returncode}; "
+                            f"see {self.server_log})"
+                        )
+                    elif status == "failed":
+                        detail += f" (service log: {self.server_log})"
+                    self._record(title, status, detail, t0)
                     for t, _ in steps[i + 1 :]:
                         self.records.append(StepRecord(t, "not run", "an earlier step", 0.0))
                     code = 1
