@@ -104,6 +104,8 @@ async def check_outcome(flow: Flow, client: AsyncTestClient[Any]) -> None:
     assert kinds["registration"] == len(flow.s.apps)
     assert kinds["draw.commit"] == kinds["draw.reveal"] == 3 * kinds["draw.roster"]
     assert kinds["draw.result"] == kinds["draw.roster"] >= 1
+    # the vacancy after publication: one decline, one offer down the waitlist, accepted
+    assert kinds["placement.decline"] == kinds["offer.make"] == kinds["offer.accept"] == 1
     trust = [flow.log_vkey, *(w.vkey for w in flow.s.witnesses)]
     report = verify_bundle(flow.s.bundle, trust, witnesses=3, previous=flow.s.published_checkpoint)
     assert report.verdict == "VALID", [(c.name, c.detail) for c in report.checks]

@@ -671,6 +671,11 @@ class Flow:
         results = (await api.call("GET", f"/campaigns/{cid}/results")).json()
         self.results_tables(results)
         await self.family_lookups()
+        vacancy = ""
+        if {"answerPlacement", "answerOffer", "getStanding"} <= self.s.operations:
+            vacancy = "; vacancy: " + await self.vacancy(results)
+        else:
+            self.notes.append("Vacancies: this build has no placement/offer answers; not shown.")
         # Anyone downloads the bundle (a .tar.gz with one top directory).
         self.set_clock(self.now_hint() + timedelta(hours=1))
         r = await api.call("GET", f"/campaigns/{cid}/bundle")
@@ -689,8 +694,8 @@ class Flow:
         return (
             f"published {_n(len(pub['draws']), 'draw')}, {pub['results']:,} family results and "
             f"{pub['schools']} school tables ({admitted:,} admitted); {flagged}; "
-            f"{len(self.s.witnesses)} witnesses cosigned the checkpoint (size {pub['log_size']:,});"
-            f" bundle downloaded ({len(r.content) / 1e6:.1f} MB) to {top}"
+            f"{len(self.s.witnesses)} witnesses cosigned the checkpoint (size {pub['log_size']:,})"
+            f"{vacancy}; bundle downloaded ({len(r.content) / 1e6:.1f} MB) to {top}"
         )
 
     async def step_verify(self) -> str:
@@ -793,6 +798,98 @@ class Flow:
                 "; ".join(cuts) or "—",
             )
         self.tables.append(t)
+
+    async def vacancy(self, results: dict[str, Any]) -> str:
+        """After publication a family declines its private seat: the service offers it to the
+        next family down the published waitlist, which accepts (placement.decline, offer.make,
+        offer.accept in the log). The log has grown past the published checkpoint, so the
+        witnesses cosign its current checkpoint (``paiwei-audit cosign`` checks that it extends
+        the one they cosigned at publication)."""
+        cid = self.s.campaign
+        ranked = sorted(
+            (x for x in results["schools"] if x["kind"] == "private" and x["waitlist"]),
+            key=lambda x: -x["applicants"] / max(x["seats"], 1),
+        )
+        for school in ranked:
+            table = await self.api.call("GET", f"/campaigns/{cid}/results/{school['school']}")
+            for section in table.json().get("sections", []):
+                if not section.get("admitted") or not section.get("waitlist"):
+                    continue
+                gone = section["admitted"][0]["application"]
+                if gone not in self.s.apps:
+                    continue
+                self.set_clock(self.now_hint() + timedelta(hours=3))
+                await self.api.call(
+                    "POST",
+                    f"/applications/{gone}/placement",
+                    token=self.family_token(gone),
+                    json={"decision": "decline"},
+                )
+                for position, w in enumerate(section["waitlist"], start=1):
+                    number = w["application"]
+                    standing = (
+                        await self.api.call(
+                            "GET",
+                            f"/applications/{number}/standing",
+                            token=self.family_token(number),
+                        )
+                    ).json()
+                    if any(o["status"] == "offered" for o in standing.get("offers", [])):
+                        self.set_clock(self.now_hint() + timedelta(hours=5))
+                        await self.api.call(
+                            "POST",
+                            f"/applications/{number}/offer",
+                            token=self.family_token(number),
+                            json={"decision": "accept"},
+                        )
+                        size = await self.cosign_current()
+                        return (
+                            f"{gone} declined its seat in {section['id']}; the service offered "
+                            f"it to {number} (waitlist position {position}), who accepted; the "
+                            f"witnesses cosigned the grown log (size {size:,})"
+                        )
+                raise DemoError(f"after {gone} declined, no family on the waitlist got an offer")
+        return "no private school had a waitlist: no vacancy to show"
+
+    def family_token(self, number: str) -> str:
+        return self.s.tokens[f"family-{self.s.apps[number].family.id.lower()}"]
+
+    async def cosign_current(self) -> int:
+        """Each witness cosigns the log's current checkpoint (consistency with its last
+        cosigned checkpoint checked by paiwei-audit cosign from the entries)."""
+        cid = self.s.campaign
+        files = self.workdir / "publication"
+        cp = (await self.api.call("GET", "/log/checkpoint")).text
+        (files / "checkpoint.current.txt").write_text(cp, "utf-8")
+        size = int(cp.split("\n")[1])
+        entries = await self.log_entries(size)
+        (files / "entries.current.jsonl").write_bytes(b"".join(e + b"\n" for e in entries))
+        for w in self.s.witnesses:
+            self.set_clock(self.now_hint() + timedelta(minutes=10))
+            out = files / f"checkpoint.current.{w.account}.txt"
+            code, _, err = paiwei_audit(
+                "cosign",
+                str(files / "checkpoint.current.txt"),
+                "--key",
+                str(w.skey_file),
+                "--state",
+                str(self.workdir / "witnesses" / f"{w.account}-state"),
+                "--entries",
+                str(files / "entries.current.jsonl"),
+                "--time",
+                str(int(self.now_hint().timestamp())),
+                "-o",
+                str(out),
+            )
+            if code != 0:
+                raise DemoError(f"paiwei-audit cosign ({w.title}): {err.strip()}")
+            await self.api.call(
+                "POST",
+                f"/campaigns/{cid}/publication/cosignatures",
+                token=self.s.tokens[w.account],
+                json={"checkpoint": out.read_text("utf-8")},
+            )
+        return size
 
     async def fairness_table(self) -> str:
         """The published fairness report (docs/fairness.md) as a table; returns a short line."""
