@@ -834,13 +834,18 @@ class Flow:
                             token=self.family_token(number),
                         )
                     ).json()
-                    if any(o["status"] == "offered" for o in standing.get("offers", [])):
+                    offers = [
+                        o
+                        for o in standing.get("offers", [])
+                        if o["status"] == "offered" and o["seat"] == section["id"]
+                    ]
+                    if offers:
                         self.set_clock(self.now_hint() + timedelta(hours=5))
                         await self.api.call(
                             "POST",
                             f"/applications/{number}/offer",
                             token=self.family_token(number),
-                            json={"decision": "accept"},
+                            json={"decision": "accept", "offer": offers[0]["id"]},
                         )
                         size = await self.cosign_current()
                         return (
