@@ -147,4 +147,4 @@ class StandingController(Controller):
         actor: Actor,
     ) -> StandingOut:
         """Accept or decline an outstanding waitlist offer."""
-        return await service.respond_offer(session, ctx, actor, number, data.decision)
+        return await service.respond_offer(session, ctx, actor, number, data.decision, data.offer)

@@ -58,6 +58,8 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class OfferDecisionIn(msgspec.Struct, forbid_unknown_fields=True):
     decision: Literal["accept", "decline"]
+    # which outstanding offer (its id in /standing); default: the oldest
+    offer: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
 
 class WitnessOut(msgspec.Struct):

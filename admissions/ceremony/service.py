@@ -841,7 +841,12 @@ async def _standing_in(session: AsyncSession, number: str) -> StandingOut:
 
 
 async def respond_offer(
-    session: AsyncSession, ctx: Context, actor: Principal, number: str, decision: str
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal,
+    number: str,
+    decision: str,
+    offer_id: int | None = None,
 ) -> StandingOut:
     """Accept or decline an outstanding waitlist offer (for the whole unit of multiples).
 
@@ -860,7 +865,11 @@ async def respond_offer(
             (
                 await session.execute(
                     sa.select(Offer)
-                    .where(Offer.application_number == number, Offer.status == "offered")
+                    .where(
+                        Offer.application_number == number,
+                        Offer.status == "offered",
+                        *([Offer.id == offer_id] if offer_id is not None else []),
+                    )
                     .order_by(Offer.id)
                 )
             )
@@ -868,7 +877,8 @@ async def respond_offer(
             .first()
         )
         if o is None:
-            raise Conflict("no outstanding offer", "number", "no offer")
+            field = "offer" if offer_id is not None else "number"
+            raise Conflict("no such outstanding offer", field, "no outstanding offer")
         if now >= o.respond_by:
             raise PhaseError("the offer has lapsed", "decision", "too late")
         unit = list(
@@ -1072,7 +1082,7 @@ async def offer_next(
             # is the public round: the unit does not want this one
             if held in ch and ch.index(held) <= ch.index(seat):
                 continue
-            if holder.round != "public" and d.round == "public":
+            if "/" in held and d.round == "public":
                 continue
         body = {
             "campaign": campaign_id,

@@ -71,8 +71,9 @@ def witness_keys(n: int = 3) -> list[tuple[str, str]]:
     return [note.generate_key(f"notary.example/w{i}", seed=bytes([i + 1]) * 32) for i in range(n)]
 
 
-async def frozen_world(api: Api, families: int = 9) -> list[str]:
-    """Accounts, campaign, schools; ``families`` eligible applications; frozen. Returns numbers."""
+async def frozen_world(api: Api, families: int = 9, twins: bool = False) -> list[str]:
+    """Accounts, campaign, schools; ``families`` eligible applications (plus, with ``twins``, a
+    bundled pair choosing PUB1 and PRV1, last in the list); frozen. Returns numbers."""
     for name, role in (("admin", "admin"), ("city", "officer"), ("p1", "parent"), ("p2", "parent")):
         await api.account(name, role)
     for name in ("w0", "w1", "w2"):
@@ -99,10 +100,20 @@ async def frozen_world(api: Api, families: int = 9) -> list[str]:
         r = await api.register(body, who="p1" if i % 2 == 0 else "p2")
         assert r.status_code == 201, r.text
         numbers.append(r.json()["number"])
+    if twins:
+        pair = {"public": "PUB1", "private": [{"school": "PRV1", "pool": "day"}]}
+        first = application(serial=500, birth="20200601", choices=pair, claims=[])
+        r = await api.register(first)
+        assert r.status_code == 201, r.text
+        t1 = r.json()["number"]
+        second = application(serial=502, birth="20200601", choices=pair, claims=[])
+        r = await api.register({**second, "bundle_with": t1})
+        assert r.status_code == 201, r.text
+        numbers += [t1, r.json()["number"]]
     api.clock.set(CLOSE_AT)
     assert (await api.phase("closed")).status_code == 200
     for i, n in enumerate(numbers):
-        r = await api.review(n, claims=0 if i % 2 else 1)
+        r = await api.review(n, claims=0 if i % 2 or i >= families else 1)
         assert r.status_code == 200, r.text
     api.clock.set(REVIEW_DEADLINE)
     assert (await api.phase("reviewed")).status_code == 200

@@ -21,6 +21,7 @@ from audit.verify import verify_bundle
 from tests.admissions.ceremony_world import (
     QUICKNET_EVIDENCE,
     ceremony_until_run,
+    draw_request,
     frozen_world,
     witness_keys,
 )
@@ -165,3 +166,32 @@ async def test_too_few_reveals_fails_the_draw(api: Api) -> None:
             )
         ).scalar_one()
     assert n == 0
+
+
+async def test_twins_drawn_together_and_undersubscribed_public_round(api: Api) -> None:
+    numbers = await frozen_world(api, families=3, twins=True)
+    t1, t2 = numbers[-2:]
+    d = await ceremony_until_run(api)
+    inst = json.loads((await api.client.get(f"/draws/{d['id']}/instance")).content)
+    groups = {a["id"]: a["group"] for a in inst["applicants"]}
+    assert groups[t1] == groups[t2] == f"G-{t1}"
+    r = await api.client.post(f"/draws/{d['id']}/run", headers=api.h["city"])
+    assert r.status_code == 200, r.text
+    # all-or-none: the pair is admitted together or not at all
+    res = json.loads((await api.client.get(f"/draws/{d['id']}/result")).content)
+    assert res["assignments"][t1] == res["assignments"][t2]
+    # 3 + 2 applicants want PRV1 (2 seats): at most 3 fall back to PUB1 (3 seats) -> no public
+    # lottery, the campaign is drawn at once and every fallback is placed directly
+    assert r.json()["public_rosters"] == []
+    assert (await api.client.get(f"/campaigns/{api.campaign_id}")).json()["phase"] == "drawn"
+    async with api.db() as s, s.begin():
+        rows = list((await s.execute(sa.select(Placement))).scalars())
+    placed = {p.application_number for p in rows}
+    assert placed == set(numbers)
+    assert {p.basis for p in rows if p.round == "public"} <= {"undersubscribed"}
+    r = await api.client.post(
+        f"/campaigns/{api.campaign_id}/draws",
+        json=draw_request("public"),
+        headers=api.h["city"],
+    )
+    assert r.status_code == 409  # the campaign is drawn: no public draw to open
