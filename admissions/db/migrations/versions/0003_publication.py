@@ -49,9 +49,7 @@ def upgrade() -> None:
             "campaign_id", "code", name=op.f("uq_published_schools_campaign_id_code")
         ),
     )
-    op.create_index(
-        op.f("ix_published_schools_campaign_id"), "published_schools", ["campaign_id"]
-    )
+    op.create_index(op.f("ix_published_schools_campaign_id"), "published_schools", ["campaign_id"])
     op.create_table(
         "published_results",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -72,9 +70,7 @@ def upgrade() -> None:
             name=op.f("uq_published_results_campaign_id_application_number"),
         ),
     )
-    op.create_index(
-        op.f("ix_published_results_campaign_id"), "published_results", ["campaign_id"]
-    )
+    op.create_index(op.f("ix_published_results_campaign_id"), "published_results", ["campaign_id"])
     op.create_index(
         op.f("ix_published_results_application_number"),
         "published_results",
@@ -99,9 +95,7 @@ def upgrade() -> None:
             name=op.f("uq_checkpoint_cosignatures_size_root_key_name_key_id"),
         ),
     )
-    op.create_index(
-        op.f("ix_checkpoint_cosignatures_size"), "checkpoint_cosignatures", ["size"]
-    )
+    op.create_index(op.f("ix_checkpoint_cosignatures_size"), "checkpoint_cosignatures", ["size"])
     op.create_table(
         "lookup_throttle",
         sa.Column("key", sa.String(length=80), nullable=False),
@@ -115,9 +109,7 @@ def downgrade() -> None:
     op.drop_table("lookup_throttle")
     op.drop_index(op.f("ix_checkpoint_cosignatures_size"), table_name="checkpoint_cosignatures")
     op.drop_table("checkpoint_cosignatures")
-    op.drop_index(
-        op.f("ix_published_results_application_number"), table_name="published_results"
-    )
+    op.drop_index(op.f("ix_published_results_application_number"), table_name="published_results")
     op.drop_index(op.f("ix_published_results_campaign_id"), table_name="published_results")
     op.drop_table("published_results")
     op.drop_index(op.f("ix_published_schools_campaign_id"), table_name="published_schools")
