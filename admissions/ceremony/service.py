@@ -709,13 +709,15 @@ async def draw_files(session: AsyncSession, draw_id: str) -> tuple[bytes, bytes 
 # ----------------------------------------------------------------------------- vacancies
 
 
-async def _campaign_deadline(session: AsyncSession, campaign_id: str) -> tuple[datetime, int]:
+async def _campaign_deadline(
+    session: AsyncSession, campaign_id: str, field: str = "number"
+) -> tuple[datetime, int]:
     """(confirm deadline, offer hours): the private draw's, announced in ceremony.deadlines."""
     d = (
         await session.execute(sa.select(Draw).where(Draw.id == draw_id_for(campaign_id, "private")))
     ).scalar_one_or_none()
     if d is None or d.status != "drawn":
-        raise PhaseError("results are not out yet", "number", "no results")
+        raise PhaseError("results are not out yet", field, "no results")
     return d.confirm_deadline, d.offer_hours
 
 
@@ -949,7 +951,7 @@ async def sweep(
     now = ctx.clock()
     async with session.begin():
         await load_campaign(session, campaign_id, lock=True)
-        deadline, _ = await _campaign_deadline(session, campaign_id)
+        deadline, _ = await _campaign_deadline(session, campaign_id, "campaign_id")
         lapsed_p = 0
         seats: set[str] = set()
         if now >= deadline:
