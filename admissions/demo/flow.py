@@ -976,7 +976,7 @@ class Flow:
             token = self.s.tokens[f"family-{reg.family.id.lower()}"]
             text = (
                 await self.api.call("GET", f"/applications/{reg.number}/receipt", token=token)
-            ).text
+            ).json()["tlog_proof"]
             (files / f"{reg.number}.tlog-proof").write_text(text, "utf-8")
             record = personal_record(self.s.campaign, reg)
             (files / f"{reg.number}.record.json").write_text(
