@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 import rfc8785
@@ -54,6 +55,24 @@ def instance_bytes(
         seed=seed.hex(), mechanism=mechanism, tie_breaking=tie_breaking, group_policy=group_policy
     )
     return rfc8785.dumps(doc)
+
+
+def new_roster(
+    campaign_id: str, round_: str, number: int, doc: dict[str, Any], now: datetime
+) -> Roster:
+    """The stored form of a roster document: RFC 8785 bytes, their SHA-256 and the counts;
+    id ``<campaign>-<round>-<n>``."""
+    data = rfc8785.dumps(doc)
+    return Roster(
+        id=f"{campaign_id}-{round_}-{number}",
+        campaign_id=campaign_id,
+        round=round_,
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        schools=len(doc["schools"]),
+        applicants=len(doc["applicants"]),
+        created_at=now,
+    )
 
 
 def rfc8785_loads(data: bytes) -> dict[str, Any]:
@@ -299,17 +318,7 @@ async def freeze(
         docs, placed = plan(apps, schools)
         out: list[RosterOut] = []
         for i, doc in enumerate(docs, 1):
-            data = rfc8785.dumps(doc)
-            r = Roster(
-                id=f"{c.id}-private-{i}",
-                campaign_id=c.id,
-                round="private",
-                data=data,
-                sha256=hashlib.sha256(data).hexdigest(),
-                schools=len(doc["schools"]),
-                applicants=len(doc["applicants"]),
-                created_at=now,
-            )
+            r = new_roster(c.id, "private", i, doc, now)
             session.add(r)
             out.append(RosterOut(r.id, r.round, r.sha256, r.schools, r.applicants))
         for number, school, pool, basis in placed:

@@ -55,7 +55,7 @@ from admissions.accounts.models import User
 from admissions.applications.models import Application
 from admissions.applications.service import check_access
 from admissions.auditlog.service import append
-from admissions.campaigns.freeze import eligible_applications, plan_public
+from admissions.campaigns.freeze import eligible_applications, new_roster, plan_public
 from admissions.campaigns.models import Campaign, Placement, Roster
 from admissions.campaigns.service import load as load_campaign
 from admissions.campaigns.service import require_city, set_phase
@@ -624,17 +624,7 @@ async def plan_public_round(
     docs, direct = plan_public(apps, schools, placed)
     out: list[dict[str, Any]] = []
     for i, doc in enumerate(docs, 1):
-        data = rfc8785.dumps(doc)
-        r = Roster(
-            id=f"{c.id}-public-{i}",
-            campaign_id=c.id,
-            round="public",
-            data=data,
-            sha256=hashlib.sha256(data).hexdigest(),
-            schools=len(doc["schools"]),
-            applicants=len(doc["applicants"]),
-            created_at=now,
-        )
+        r = new_roster(c.id, "public", i, doc, now)
         session.add(r)
         out.append(
             {"id": r.id, "sha256": r.sha256, "schools": r.schools, "applicants": r.applicants}
@@ -767,19 +757,7 @@ async def standing(
     async with session.begin():
         app = await load_app(session, number)
         check_access(actor, app)
-        ps = (
-            await session.execute(
-                sa.select(Placement)
-                .where(Placement.application_number == number)
-                .order_by(Placement.id)
-            )
-        ).scalars()
-        os_ = (
-            await session.execute(
-                sa.select(Offer).where(Offer.application_number == number).order_by(Offer.id)
-            )
-        ).scalars()
-        return StandingOut(number, [_placement_out(p) for p in ps], [_offer_out(o) for o in os_])
+        return await _standing_in(session, number)
 
 
 async def respond_placement(
