@@ -58,7 +58,8 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 def new_number() -> str:
     """Opaque, non-sequential application number: 60 random bits as XXXX-XXXX-XXXX."""
-    s = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+    n = secrets.randbits(60)  # one CSPRNG call; 5 bits per character, uniform like 12 choices
+    s = "".join(_ALPHABET[(n >> (5 * i)) & 31] for i in range(12))
     return f"{s[:4]}-{s[4:8]}-{s[8:]}"
 
 
@@ -407,24 +408,23 @@ async def _register_fast(
         raise _duplicate() from None
     if qid is None:
         return None
-    app = Application(
+    e = await _sequenced(session, ctx, qid)
+    return ApplicationOut(  # what to_out() gives for the row just written, without an ORM object
         number=number,
-        campaign_id=campaign_id,
-        parent_id=actor.id,
-        district=data.district,
+        campaign=campaign_id,
         status="active",
-        group_id=None,
-        choices=choices,
-        claims=claims,
+        district=data.district,
+        group=None,
+        choices=data.choices,
+        claims=[ClaimOut(c.kind, c.school, c.code, "pending", None) for c in data.claims],
         review_status="pending",
         review_reason=None,
         appeal_status="none",
         created_at=now,
         updated_at=now,
+        personal=None,
+        receipt=Receipt(number, campaign_id, e.seq, e.entry.decode(), salt, digest),
     )
-    e = await _sequenced(session, ctx, qid)
-    receipt = Receipt(number, campaign_id, e.seq, e.entry.decode(), salt, digest)
-    return to_out(ctx, app, receipt=receipt)
 
 
 def _duplicate() -> Conflict:
