@@ -240,7 +240,7 @@ def _seal(ctx: Context, number: str, record: dict[str, Any]) -> tuple[bytes, str
     (audit.registration.record_digest, 32-byte salt)."""
     salt = secrets.token_bytes(SALT_SIZE)
     digest = record_digest(record, salt).hex()
-    envelope = json.dumps({"salt": salt.hex(), "record": record}, ensure_ascii=False).encode()
+    envelope = msgspec.json.encode({"salt": salt.hex(), "record": record})  # UTF-8 JSON
     return ctx.cipher.encrypt(envelope, number.encode()), salt.hex(), digest
 
 
