@@ -22,6 +22,7 @@ from litestar.security.jwt import JWTAuth, Token
 from sqlalchemy import text
 
 from admissions.accounts.controller import AccountController
+from admissions.accounts.guards import CachedToken
 from admissions.applications.controller import ApplicationController
 from admissions.auditlog.controller import LogController
 from admissions.campaigns.controller import CampaignController
@@ -90,6 +91,7 @@ def create_app(
     jwt_auth = JWTAuth[Principal](
         token_secret=settings.jwt_secret,
         retrieve_user_handler=_retrieve_user,
+        token_cls=CachedToken,
         exclude=["^/schema"],
     )
 

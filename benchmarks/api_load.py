@@ -113,6 +113,31 @@ class RawConn:
             self.writer.close()
 
 
+def cpu_seconds(server_pgid: int, db_name: str) -> tuple[float, float]:
+    """CPU time used so far by the service's processes (its session) and by the PostgreSQL
+    backends connected to the benchmark database (Linux /proc; (0, 0) elsewhere). Per-request
+    CPU is a steadier figure than throughput on a machine other jobs share."""
+    hz = os.sysconf("SC_CLK_TCK")
+    app = pg = 0
+    try:
+        pids = [int(d) for d in os.listdir("/proc") if d.isdigit()]
+    except OSError:
+        return 0.0, 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                rest = f.read().rpartition(")")[2].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if int(rest[3]) == server_pgid:  # field 6: session id (the server has its own session)
+            app += int(rest[11]) + int(rest[12])
+        elif cmd.startswith(b"postgres: ") and db_name.encode() in cmd:
+            pg += int(rest[11]) + int(rest[12])
+    return app / hz, pg / hz
+
+
 def pct(values: list[float], p: float) -> float:
     v = sorted(values)
     return v[min(len(v) - 1, int(p / 100 * len(v)))] * 1000
@@ -323,10 +348,16 @@ async def run(args: argparse.Namespace) -> None:
             await closed_loop(port, reg, 100, args.concurrency)
             offset = 100
             rows = []
+            cpu: list[tuple[float, float]] = []
+            c0 = cpu_seconds(server.pid, name)
             tp, lat, err = await closed_loop(port, ping, args.requests, args.concurrency)
+            c1 = cpu_seconds(server.pid, name)
+            cpu.append(((c1[0] - c0[0]) / args.requests, (c1[1] - c0[1]) / args.requests))
             rows.append(("GET /ping (closed loop)", tp, lat, err))
             ping_tp = tp
             tp, lat, err = await closed_loop(port, reg, args.requests, args.concurrency)
+            c2 = cpu_seconds(server.pid, name)
+            cpu.append(((c2[0] - c1[0]) / args.requests, (c2[1] - c1[1]) / args.requests))
             rows.append(("POST registration (closed loop)", tp, lat, err))
             reg_tp = tp
             offset += args.requests
@@ -340,6 +371,12 @@ async def run(args: argparse.Namespace) -> None:
             print(f"{'phase':48} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
             for label, tp, lat, err in rows:
                 print(f"{label:48} {tp:8.0f} {pct(lat, 50):8.1f} {pct(lat, 99):8.1f} {err:7d}")
+            for label, (a, b) in zip(("ping", "registration"), cpu, strict=True):
+                print(
+                    f"CPU per {label}: service {a * 1000:.2f} ms, PostgreSQL backends "
+                    f"{b * 1000:.2f} ms (closed loop)"
+                )
+            print(f"load average during the run: {os.getloadavg()[0]:.1f} (1 min)")
             print(f"\nregistrations / ping throughput: {reg_tp / ping_tp:.1%}  (target >= 15%)")
             print("targets: >= 1000 registrations/s; p99 <= 100 ms at half that rate")
             count = int((await c.get("/log/entries?start=0&limit=1")).status_code == 200)

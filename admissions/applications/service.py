@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import secrets
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 import msgspec
@@ -58,7 +58,8 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 def new_number() -> str:
     """Opaque, non-sequential application number: 60 random bits as XXXX-XXXX-XXXX."""
-    s = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+    n = secrets.randbits(60)  # one CSPRNG call; 5 bits per character, uniform like 12 choices
+    s = "".join(_ALPHABET[(n >> (5 * i)) & 31] for i in range(12))
     return f"{s[:4]}-{s[4:8]}-{s[8:]}"
 
 
@@ -239,7 +240,7 @@ def _seal(ctx: Context, number: str, record: dict[str, Any]) -> tuple[bytes, str
     (audit.registration.record_digest, 32-byte salt)."""
     salt = secrets.token_bytes(SALT_SIZE)
     digest = record_digest(record, salt).hex()
-    envelope = json.dumps({"salt": salt.hex(), "record": record}, ensure_ascii=False).encode()
+    envelope = msgspec.json.encode({"salt": salt.hex(), "record": record})  # UTF-8 JSON
     return ctx.cipher.encrypt(envelope, number.encode()), salt.hex(), digest
 
 
@@ -308,17 +309,149 @@ def check_access(actor: Principal, app: Application) -> None:
         raise Forbidden("not allowed", "number", "not allowed for this role")
 
 
+# The registration fast path (PostgreSQL): campaign check, log record and application row in ONE
+# statement, run outside an explicit transaction (a single statement is atomic), so one round
+# trip instead of BEGIN + SELECT + INSERT + INSERT + COMMIT. The campaign row is locked FOR
+# SHARE exactly as in the ORM path (a phase change waits for it); no row comes back when the
+# campaign is not open or outside its window, and the ORM path then produces the exact error.
+_REGISTER_SQL = """\
+WITH c AS (
+  SELECT id FROM campaigns
+  WHERE id = $1 AND phase = 'open' AND open_at <= $2 AND close_at > $2
+  FOR SHARE
+), q AS (
+  INSERT INTO log_queue (kind, actor, body)
+  SELECT 'registration', $3::varchar, $4::bytea FROM c
+  RETURNING id
+)
+INSERT INTO applications (
+  number, campaign_id, parent_id, district, status, active_index, group_id, choices, claims,
+  personal, record_sha256, review_status, review_reason, appeal_status, appeal, log_queue_id,
+  created_at, updated_at)
+SELECT $5::varchar, $1, $6::integer, $7::varchar, 'active', $8::varchar, NULL, $9::json,
+  $10::json, $11::bytea, $12::varchar, 'pending', NULL, 'none', NULL, q.id, $2, $2
+FROM q
+RETURNING log_queue_id"""
+
+
+def _static_key(campaign_id: str) -> str:
+    # Shares ctx.schools_cache (per app context): the campaign's year and rules, which never
+    # change after creation, cached next to its schools once it has left ``draft``.
+    return "campaign-static:" + campaign_id
+
+
+async def _register_fast(
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal,
+    campaign_id: str,
+    data: ApplicationIn,
+    parsed: tuple[str, date, str],
+    blind: str,
+    number: str,
+) -> ApplicationOut | None:
+    """The one-statement registration (see ``_REGISTER_SQL``); ``None`` when it does not apply
+    (not PostgreSQL, a bundle, campaign data not cached yet, any validation problem, campaign not
+    open): the caller then takes the ORM path, which raises the precise error in the usual
+    order. A duplicate child still fails on the unique constraint -> 409."""
+    engine = session.bind
+    if data.bundle_with is not None or engine is None or engine.dialect.name != "postgresql":
+        return None
+    static = ctx.schools_cache.get(_static_key(campaign_id))
+    schools = ctx.schools_cache.get(campaign_id)
+    if static is None or schools is None:
+        return None
+    id_number, birth, sex = parsed
+    rules: Rules = static["rules"]
+    try:
+        check_age(birth, static["year"], rules)
+        check_choices(data.choices, data.claims, data.facts, schools, rules)
+    except InvalidInput:
+        return None
+    from lottery import canonical_json
+
+    record = _record(
+        number,
+        campaign_id,
+        data.child.name,
+        id_number,
+        birth,
+        sex,
+        data.guardian,
+        data.facts,
+        data.claims,
+    )
+    ct, salt, digest = _seal(ctx, number, record)
+    now = ctx.clock()
+    choices = msgspec.to_builtins(data.choices)
+    claims = _claims_public(data.claims)
+    body = canonical_json(
+        {
+            "application": number,
+            "campaign": campaign_id,
+            "choices": log_choices(choices),
+            "claims": _log_claims(claims),
+            "group": None,
+            "record_sha256": digest,
+        }
+    )
+    naive_now = now.astimezone(UTC).replace(tzinfo=None)  # UTCDateTime stores naive UTC
+    args = (
+        campaign_id, naive_now, actor.actor, body, number, actor.id, data.district, blind,
+        json.dumps(choices), json.dumps(claims), ct, digest,
+    )  # fmt: skip
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            qid = (await conn.exec_driver_sql(_REGISTER_SQL, args)).scalar_one_or_none()
+    except IntegrityError:
+        raise _duplicate() from None
+    if qid is None:
+        return None
+    e = await _sequenced(session, ctx, qid)
+    return ApplicationOut(  # what to_out() gives for the row just written, without an ORM object
+        number=number,
+        campaign=campaign_id,
+        status="active",
+        district=data.district,
+        group=None,
+        choices=data.choices,
+        claims=[ClaimOut(c.kind, c.school, c.code, "pending", None) for c in data.claims],
+        review_status="pending",
+        review_reason=None,
+        appeal_status="none",
+        created_at=now,
+        updated_at=now,
+        personal=None,
+        receipt=Receipt(number, campaign_id, e.seq, e.entry.decode(), salt, digest),
+    )
+
+
+def _duplicate() -> Conflict:
+    return Conflict(
+        "this child already has an active application in this campaign",
+        "child.id_number",
+        "already has an active application in this campaign",
+    )
+
+
 async def register(
     session: AsyncSession, ctx: Context, actor: Principal, campaign_id: str, data: ApplicationIn
 ) -> ApplicationOut:
-    id_number, birth, sex = parse_id_number(data.child.id_number)
+    parsed = parse_id_number(data.child.id_number)
+    id_number, birth, sex = parsed
     blind = ctx.blind(id_number)
     number = new_number()
+    fast = await _register_fast(session, ctx, actor, campaign_id, data, parsed, blind, number)
+    if fast is not None:
+        return fast
     try:
         async with session.begin():
             c = await load_campaign_shared(session, campaign_id)
             require_window(ctx, c)
             rules = rules_of(c)
+            if c.phase != "draft":
+                ctx.schools_cache.setdefault(_static_key(c.id), {"year": c.year, "rules": rules})
             check_age(birth, c.year, rules)
             schools = await _schools(session, ctx, c)
             check_choices(data.choices, data.claims, data.facts, schools, rules)
@@ -377,11 +510,7 @@ async def register(
             )
             session.add(app)
     except IntegrityError:
-        raise Conflict(
-            "this child already has an active application in this campaign",
-            "child.id_number",
-            "already has an active application in this campaign",
-        ) from None
+        raise _duplicate() from None
     e = await _sequenced(session, ctx, qid)
     receipt = Receipt(
         application=number,

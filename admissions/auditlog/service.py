@@ -92,24 +92,52 @@ async def _lock(session: AsyncSession) -> _Tree:
     return _Tree(state)
 
 
-async def _drain(session: AsyncSession, ctx: Context, tree: _Tree) -> int:
-    """Sequence every queued record (in queue order) into the locked tree."""
+async def _drain(
+    session: AsyncSession,
+    ctx: Context,
+    tree: _Tree,
+    out: dict[int, LogEntry] | None = None,
+) -> int:
+    """Sequence every queued record (in queue order) into the locked tree. Core statements,
+    two round trips per batch: ``DELETE ... RETURNING`` takes the batch off the queue, one
+    multi-row ``INSERT`` adds the entries (the ORM unit of work cost more than the hashing).
+    ``out`` collects the new entries by queue id (the sequencer hands them to its waiters)."""
     import json
 
+    q = LogQueue.__table__
     done = 0
     while True:
-        rows = list(
+        batch = sa.select(q.c.id).order_by(q.c.id).limit(SEQUENCE_BATCH).scalar_subquery()
+        rows = sorted(
             (
                 await session.execute(
-                    sa.select(LogQueue).order_by(LogQueue.id).limit(SEQUENCE_BATCH)
+                    sa.delete(q)
+                    .where(q.c.id.in_(batch))
+                    .returning(q.c.id, q.c.kind, q.c.actor, q.c.body)
                 )
-            ).scalars()
+            ).all()
         )
         if not rows:
             return done
-        entries = [tree.add(ctx, q.kind, q.actor, json.loads(q.body), q.id)[0] for q in rows]
-        session.add_all(entries)
-        await session.execute(sa.delete(LogQueue).where(LogQueue.id.in_([q.id for q in rows])))
+        entries = [
+            tree.add(ctx, kind, actor, json.loads(body), qid)[0] for qid, kind, actor, body in rows
+        ]
+        await session.execute(
+            sa.insert(LogEntry.__table__),
+            [
+                {
+                    "seq": e.seq,
+                    "kind": e.kind,
+                    "time": e.time,
+                    "entry": e.entry,
+                    "leaf_hash": e.leaf_hash,
+                    "queue_id": e.queue_id,
+                }
+                for e in entries
+            ],
+        )
+        if out is not None:
+            out.update((e.queue_id, e) for e in entries if e.queue_id is not None)
         done += len(rows)
         if len(rows) < SEQUENCE_BATCH:
             return done
@@ -185,16 +213,20 @@ class Sequencer:
             try:
                 async with self._sessionmaker() as session, session.begin():
                     tree = await _lock(session)
-                    if await _drain(session, ctx, tree):
+                    fresh: dict[int, LogEntry] = {}
+                    if await _drain(session, ctx, tree, fresh):
                         tree.store()
                     await session.flush()
-                    rows = list(
-                        (
+                    rows = [fresh[qid] for qid in wanted if qid in fresh]
+                    # Records sequenced earlier (by another worker's sequencer or a direct
+                    # append) are read back; in the common case every waiter's is fresh.
+                    older = [qid for qid in wanted if qid not in fresh]
+                    if older:
+                        rows += (
                             await session.execute(
-                                sa.select(LogEntry).where(LogEntry.queue_id.in_(wanted))
+                                sa.select(LogEntry).where(LogEntry.queue_id.in_(older))
                             )
                         ).scalars()
-                    )
             except Exception as exc:  # every waiter of this round gets the error (a 500)
                 for qid in wanted:
                     fut = self._waiters.pop(qid, None)

@@ -4,6 +4,11 @@ SQLite: WAL journal, a busy timeout, foreign keys on, and every transaction open
 ``BEGIN IMMEDIATE`` (the SQLAlchemy aiosqlite recipe) so that writers queue instead of failing
 with "database is locked" on a read-to-write upgrade; this also serialises log appends.
 PostgreSQL: log appends are serialised by ``SELECT ... FOR UPDATE`` on the log-state row.
+The pool keeps ``pool_size`` connections open and never more (no overflow): an overflow
+connection is closed when it is returned to a full pool, so under load every request past the
+pool size paid for a new connection (TCP, TLS negotiation, a forked PostgreSQL backend) -- about
+an eighth of the registration path's CPU in a py-spy profile. Waiting for a pooled connection is
+cheaper than opening one.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ def make_engine(url: str, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:
 
         return engine
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, **kwargs
+        url, pool_size=pool_size, max_overflow=0, pool_pre_ping=False, **kwargs
     )
 
 

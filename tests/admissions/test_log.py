@@ -114,3 +114,46 @@ async def test_sequencer_gives_up_on_a_record_that_never_appears(world: Api) -> 
     async with world.db() as s:
         with pytest.raises(RuntimeError, match="never sequenced"):
             await log.sequenced(s, world.ctx, 10**9)
+
+
+async def test_one_statement_registration_keeps_the_invariants(
+    world: Api, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a registration has cached the campaign's year, rules and schools, PostgreSQL takes
+    the one-statement path (``applications.service._register_fast``): concurrent duplicates
+    still give one 201 and 409s with nothing else written, every receipt is the stored log
+    entry, the stored row reads back like any other, and a closed window is still refused."""
+    from admissions.applications import service
+
+    fast: list[bool] = []
+    real = service._register_fast
+
+    async def spy(*args: object, **kwargs: object) -> object:
+        out = await real(*args, **kwargs)  # type: ignore[arg-type]
+        fast.append(out is not None)
+        return out
+
+    monkeypatch.setattr(service, "_register_fast", spy)
+    assert (await world.register(application(serial=300))).status_code == 201
+    before = await world.counts()
+    who = ("p1", "p2", "p1", "p2")
+    rs = await asyncio.gather(*(world.register(application(serial=301), who=w) for w in who))
+    assert sorted(r.status_code for r in rs) == [201, 409, 409, 409], [r.text for r in rs]
+    assert await world.counts() == (before[0] + 1, before[1] + 1, before[2] + 1)
+    if backend == "postgresql":
+        assert fast[1:] == [True]  # the 409s raise inside the fast path
+    owner, ok = next((w, r.json()) for w, r in zip(who, rs, strict=True) if r.status_code == 201)
+    raw = (await world.client.get("/log/entries?limit=1000")).json()["entries"]
+    assert raw[ok["receipt"]["log_seq"]]["entry"] == ok["receipt"]["log_entry"]
+    r = await world.client.get(f"/applications/{ok['number']}", headers=world.h[owner])
+    assert r.status_code == 200
+    got = r.json()
+    assert got["choices"] == ok["choices"] and got["status"] == "active"
+    assert got["claims"] == ok["claims"] and got["district"] == ok["district"]
+    masked = got["personal"]["id_number_masked"]
+    assert masked[-4:] == application(serial=301)["child"]["id_number"][-4:]
+    world.clock.set(CLOSE_AT)
+    before = await world.counts()
+    r = await world.register(application(serial=302))
+    assert r.status_code == 409 and r.json()["type"].endswith("wrong-phase")
+    assert await world.counts() == before
