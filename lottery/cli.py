@@ -64,8 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             out = run(data)
             if args.output:
-                with open(args.output, "wb") as f:
-                    f.write(out)
+                try:
+                    with open(args.output, "wb") as f:
+                        f.write(out)
+                except OSError as exc:
+                    sys.stderr.write(f"lottery: -o {args.output}: cannot write: {exc.strerror}\n")
+                    return 2
             else:
                 sys.stdout.buffer.write(out)
                 sys.stdout.buffer.flush()

@@ -142,3 +142,13 @@ def test_cli_invalid_exits_2_with_one_line(tmp_path: Path) -> None:
     assert err.count("\n") == 1 and "schools[0].capacity" in err and "Traceback" not in err
     p = _cli("run", str(tmp_path / "missing.json"))
     assert p.returncode == 2 and p.stderr.count(b"\n") == 1
+
+
+def test_cli_unwritable_output_exits_2_naming_it(tmp_path: Path) -> None:
+    src = tmp_path / "i.json"
+    src.write_bytes(orjson.dumps(inst()))
+    target = tmp_path / "no-such-dir" / "r.json"
+    p = _cli("run", str(src), "-o", str(target))
+    assert p.returncode == 2
+    err = p.stderr.decode()
+    assert err.count("\n") == 1 and str(target) in err and "cannot write" in err
