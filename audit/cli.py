@@ -129,7 +129,14 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("receipt", help="check a registration receipt against a bundle")
     r.add_argument("receipt")
     r.add_argument("--bundle", required=True)
-    r.add_argument("--trust", nargs="+", default=[], metavar="VKEY")
+    r.add_argument(
+        "--trust",
+        nargs="+",
+        default=[],
+        metavar="VKEY",
+        help="the log's verification key, obtained independently of the bundle; without it the"
+        " key is read from the bundle and the verdict can only be INCOMPLETE",
+    )
     r.add_argument("--salt", metavar="HEX", help="the salt on the family's receipt")
     r.add_argument("--record", metavar="FILE", help="the personal record (JSON) as registered")
     r.add_argument("--json", action="store_true")

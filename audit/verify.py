@@ -670,7 +670,15 @@ def _verify_draw(
                 found=logged,
             )
         d.beacon_value = value
-        return f"{evidence.get('source')} as fixed in the roster; value {value.hex()[:32]}..."
+        summary = f"{evidence.get('source')} as fixed in the roster; value {value.hex()[:32]}..."
+        if evidence.get("source") == beacon_mod.SOURCE_CWL:
+            # Welfare-lottery numbers carry no signature: only their form and the announcement
+            # are checked here; say so rather than let "passed" suggest more.
+            summary += (
+                "; the numbers' form was checked, not their authenticity: compare them with the"
+                " issuer's announcement of that draw"
+            )
+        return summary
 
     beacon_ok = run(f"{prefix}.beacon", beacon_check)
 

@@ -129,6 +129,11 @@ async def test_private_and_public_draws_verify(api: Api, tmp_path: Path) -> None
     assert report.verdict == "VALID", failed
     names = {c.name for c in report.checks}
     assert f"draw[{d['id']}].recompute" in names and f"draw[{pub['id']}].recompute" in names
+    # the 双色球 numbers carry no signature: the passed check says what it did not verify
+    cwl = next(c for c in report.checks if c.name == f"draw[{pub['id']}].beacon")
+    assert "not their authenticity" in cwl.detail
+    quicknet = next(c for c in report.checks if c.name == f"draw[{d['id']}].beacon")
+    assert "authenticity" not in quicknet.detail
 
 
 async def test_run_is_idempotent_and_failed_draws_are_not_rerolled(api: Api) -> None:
