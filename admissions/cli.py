@@ -22,6 +22,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
+
 from admissions.settings import Settings, SettingsError
 
 # Modules adding subcommands (issue 5: ceremony and demo). Missing modules are skipped.
@@ -131,14 +133,31 @@ def _create_officer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    value = _positive(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port (1..65535)")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paiwei", description="派位 admissions service")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the HTTP service (uvicorn)")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--port", type=_port, default=8000)
+    p.add_argument("--workers", type=_positive, default=1)
     p.add_argument("--log-level", default="warning")
     p.add_argument("--no-upgrade", action="store_true", help="do not migrate the database first")
     p.set_defaults(func=_serve)
@@ -176,6 +195,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except SettingsError as exc:
         print(f"paiwei: {exc}", file=sys.stderr)
+        return 2
+    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
+        print(f"paiwei: PAIWEI_DATABASE_URL: not a usable database URL: {exc}", file=sys.stderr)
+        return 2
+    except (sa_exc.OperationalError, sa_exc.InterfaceError, OSError) as exc:
+        # unreachable server, refused connection, unwritable file: the database, not our code
+        reason = getattr(exc, "orig", None) or exc
+        print(f"paiwei: PAIWEI_DATABASE_URL: cannot use the database: {reason}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 1

@@ -62,3 +62,32 @@ async def test_pagination(world: Api) -> None:
     assert r.json()["total"] == 1
     r = await api.client.get(f"/campaigns/{api.campaign_id}/schools?limit=2&offset=2")
     assert [s["code"] for s in r.json()["items"]] == ["PUB1"]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("bogus://x", "not a usable database URL"),
+        ("postgresql+asyncpg://postgres@127.0.0.1:1/none", "cannot use the database"),
+    ],
+)
+def test_cli_bad_database_url_is_one_line_exit_2(
+    url: str,
+    reason: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PAIWEI_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("PAIWEI_DATABASE_URL", url)
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("paiwei: PAIWEI_DATABASE_URL: ") and reason in err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_cli_serve_rejects_a_port_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["serve", "--port", "99999"])
+    assert stop.value.code == 2
+    assert "not a TCP port" in capsys.readouterr().err
