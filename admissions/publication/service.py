@@ -89,10 +89,14 @@ from admissions.publication.tables import (
 )
 from admissions.schools.models import School
 
-# Lookup throttling: failures per application number and per client within the window.
+# Lookup throttling: failures per application number and per client within the window, and per
+# application number within a day. The factor has 10^4 values: the daily cap makes guessing one
+# family's factor take on average ~500 days, whatever the number of clients.
 LOOKUP_WINDOW = timedelta(minutes=15)
 LOOKUP_MAX_PER_NUMBER = 5
 LOOKUP_MAX_PER_CLIENT = 30
+LOOKUP_DAY = timedelta(days=1)
+LOOKUP_MAX_PER_NUMBER_DAY = 10
 
 
 def _canon(value: Any) -> bytes:
@@ -533,7 +537,8 @@ async def _throttle_rows(session: AsyncSession, keys: list[str], now: Any) -> li
         ).scalars()
     )
     for r in rows:
-        if now - r.window_start >= LOOKUP_WINDOW:
+        window = LOOKUP_DAY if r.key.startswith("d:") else LOOKUP_WINDOW
+        if now - r.window_start >= window:
             r.failures, r.window_start = 0, now
     return rows
 
@@ -552,7 +557,8 @@ async def lookup(
 
     Rate limit (persisted in ``lookup_throttle``): at most LOOKUP_MAX_PER_NUMBER failures per
     application number and LOOKUP_MAX_PER_CLIENT per client (a keyed hash of its address) per
-    LOOKUP_WINDOW; beyond that 429 before any check. A wrong factor and an unknown number give
+    LOOKUP_WINDOW, and LOOKUP_MAX_PER_NUMBER_DAY per application number per LOOKUP_DAY; beyond
+    that 429 before any check. A wrong factor and an unknown number give
     the same 404; the failure is committed before the refusal.
     """
     if kind not in ("phone", "id_number"):
@@ -565,9 +571,17 @@ async def lookup(
         ).hexdigest()[:40]
     )
     number_key = f"n:{campaign_id}:{number}"
+    day_key = f"d:{campaign_id}:{number}"
     async with session.begin():
         await _publication(session, campaign_id)
-        rows = {r.key: r for r in await _throttle_rows(session, [client_key, number_key], now)}
+        keys = [client_key, number_key, day_key]
+        rows = {r.key: r for r in await _throttle_rows(session, keys, now)}
+        if rows[day_key].failures >= LOOKUP_MAX_PER_NUMBER_DAY:
+            raise TooManyAttempts(
+                "too many failed lookups for this application today; try again tomorrow",
+                "application",
+                "locked for the day",
+            )
         if rows[number_key].failures >= LOOKUP_MAX_PER_NUMBER:
             raise TooManyAttempts(
                 "too many failed lookups for this application; try again later",
@@ -593,8 +607,8 @@ async def lookup(
             out = json.loads(res.data)
             out["current"] = await _current(session, campaign_id, number, now)
             return _canon(out)
-        rows[number_key].failures += 1
-        rows[client_key].failures += 1
+        for key in keys:
+            rows[key].failures += 1
     raise NotFound(
         "no published result matches this application number and check",
         "application",

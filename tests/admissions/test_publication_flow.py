@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from admissions.auditlog.models import LogEntry
 from admissions.ceremony.models import Draw
 from admissions.publication.models import LookupThrottle
-from admissions.publication.service import LOOKUP_MAX_PER_NUMBER
+from admissions.publication.service import LOOKUP_MAX_PER_NUMBER, LOOKUP_MAX_PER_NUMBER_DAY
 from audit import note
 from audit.cosignature import add_cosignature
 from audit.receipt import verify_receipt
@@ -483,6 +483,19 @@ async def test_concurrent_failed_lookups_are_all_counted(api: Api, drawn: Drawn)
     # the right factor is refused too while locked
     r = await api.client.post(url, json={**body, "last4": PHONES[1][-4:]})
     assert r.status_code == 429
+    # a new 15-minute window allows more guesses, but only up to the daily cap
+    api.clock.advance(minutes=16)
+    codes = []
+    for _ in range(LOOKUP_MAX_PER_NUMBER):
+        codes.append((await api.client.post(url, json=body)).status_code)
+    extra = LOOKUP_MAX_PER_NUMBER_DAY - LOOKUP_MAX_PER_NUMBER
+    assert codes == [404] * extra + [429] * (LOOKUP_MAX_PER_NUMBER - extra)
+    api.clock.advance(minutes=16)
+    r = await api.client.post(url, json={**body, "last4": PHONES[1][-4:]})
+    assert r.status_code == 429 and "today" in r.text
+    api.clock.advance(hours=24)
+    r = await api.client.post(url, json={**body, "last4": PHONES[1][-4:]})
+    assert r.status_code == 200
 
 
 async def test_campaign_without_lottery_publishes(api: Api, tmp_path: Path) -> None:
