@@ -550,53 +550,37 @@ class Flow:
                 total=2 * len(self.s.witnesses),
                 rate="",
             )
-            for w in self.s.witnesses:
+
+            async def witness_step(w: Any, step: str, secret_flag: str) -> None:
+                """One witness makes its note offline with paiwei-audit and submits it."""
                 code, _, err = paiwei_audit(
-                    "commit",
+                    step,
                     "--key",
                     str(w.skey_file),
                     "--draw",
                     draw_id,
                     "--roster",
                     roster,
-                    "--secret-out",
+                    secret_flag,
                     str(notes / f"{w.account}.secret"),
                     "-o",
-                    str(notes / f"{w.account}.commit"),
+                    str(notes / f"{w.account}.{step}"),
                 )
                 if code != 0:
-                    raise DemoError(f"paiwei-audit commit ({w.title}): {err.strip()}")
+                    raise DemoError(f"paiwei-audit {step} ({w.title}): {err.strip()}")
                 await api.call(
                     "POST",
-                    f"/draws/{draw_id}/commit",
+                    f"/draws/{draw_id}/{step}",
                     token=self.s.tokens[w.account],
-                    json={"note": (notes / f"{w.account}.commit").read_text("utf-8")},
+                    json={"note": (notes / f"{w.account}.{step}").read_text("utf-8")},
                 )
                 bar.update(task, advance=1)
+
+            for w in self.s.witnesses:
+                await witness_step(w, "commit", "--secret-out")
             self.set_clock(commit_deadline + (reveal_deadline - commit_deadline) / 2)
             for w in self.s.witnesses:
-                code, _, err = paiwei_audit(
-                    "reveal",
-                    "--key",
-                    str(w.skey_file),
-                    "--draw",
-                    draw_id,
-                    "--roster",
-                    roster,
-                    "--secret",
-                    str(notes / f"{w.account}.secret"),
-                    "-o",
-                    str(notes / f"{w.account}.reveal"),
-                )
-                if code != 0:
-                    raise DemoError(f"paiwei-audit reveal ({w.title}): {err.strip()}")
-                await api.call(
-                    "POST",
-                    f"/draws/{draw_id}/reveal",
-                    token=self.s.tokens[w.account],
-                    json={"note": (notes / f"{w.account}.reveal").read_text("utf-8")},
-                )
-                bar.update(task, advance=1)
+                await witness_step(w, "reveal", "--secret")
         published = datetime.fromtimestamp(quicknet_round_time(beacon.round), UTC)
         self.set_clock(published + timedelta(seconds=1))
         evidence = {
