@@ -104,9 +104,19 @@ def result_bytes(result: Result) -> bytes:
 
 
 def run(data: bytes) -> bytes:
-    """``result_bytes(draw(parse_instance(data)))`` — what ``python -m lottery run`` writes."""
+    """``result_bytes(draw(parse_instance(data)))`` — what ``python -m lottery run`` writes.
+
+    The bytes are written straight from the engine's arrays (``_direct_bytes``) when every id
+    is a BMP string needing no JSON escape; otherwise through ``Result`` and the serialiser.
+    """
     with paused_gc():
-        return result_bytes(draw(parse_instance(data)))
+        inst = parse_instance(data)
+        units = _Units(inst)
+        orders, placed_k, held = _assign(inst, units, inst.seed)
+        out = _direct_bytes(inst, units, orders, placed_k, held)
+        if out is None:
+            out = result_bytes(_result(inst, units, orders, placed_k, held))
+        return out
 
 
 class _Units:
@@ -511,6 +521,103 @@ def _result(
         tickets=tickets,
         bmp_ids=inst.bmp_ids,
     )
+
+
+def _plain(ids: list[str]) -> bool:
+    """True when each id's JSON string form is ``"`` + id + ``"`` and the ids sort by code
+    point exactly as RFC 8785 (section 3.2.3, UTF-16 code units) does: no ``"`` or ``\\``
+    (control characters are already rejected by validation) and nothing beyond the BMP."""
+    joined = "".join(ids)
+    return (
+        '"' not in joined and "\\" not in joined and (joined.isascii() or max(joined) <= "\uffff")
+    )
+
+
+def _sorted_index(ids: list[str]) -> list[int]:
+    """Indices of ``ids`` in ascending code-point order (ids are distinct, so ties never occur;
+    rosters usually arrive sorted, which timsort handles in linear time)."""
+    return sorted(range(len(ids)), key=ids.__getitem__)
+
+
+def _str_array(names: list[str]) -> str:
+    """JSON array of plain strings (see ``_plain``)."""
+    return '["' + '","'.join(names) + '"]' if names else "[]"
+
+
+def _direct_bytes(
+    inst: Instance,
+    units: _Units,
+    orders: _Orders,
+    placed_k: np.ndarray,
+    held: np.ndarray,
+) -> bytes | None:
+    """The result's RFC 8785 bytes (plus b"\\n") built from the arrays, or None when some id
+    would need escaping or UTF-16 key ordering (then ``Result`` and the serialiser are used).
+
+    Same value as ``_result``: top-level keys and every object's keys in code-point order,
+    compact separators, integers in decimal; it saves building a 1M-entry dict and sorting it.
+    """
+    sids = units.school_ids
+    app_ids = [a[0] for a in inst.applicants]
+    if not (_plain(sids) and _plain(app_ids) and _plain(units.ids)):
+        return None
+    n_s = len(sids)
+    g_unit, g_k, g_school = orders.g_unit, orders.g_k, orders.g_school
+    n_u = len(units.ids)
+    code = np.full(n_u, -1, dtype=np.int64)
+    code[g_unit[held]] = held
+    uniq, inv = np.unique(code, return_inverse=True)
+    table = [
+        "null" if g < 0 else f'{{"choice":{k + 1},"school":"{sids[s]}"}}'
+        for g, s, k in zip(
+            uniq.tolist(),
+            g_school[np.maximum(uniq, 0)].tolist(),
+            g_k[np.maximum(uniq, 0)].tolist(),
+            strict=True,
+        )
+    ]
+    unit_val = list(map(table.__getitem__, inv.ravel().tolist()))
+    unit_of = units.unit_of
+    by_app = _sorted_index(app_ids)
+    assignments = ",".join([f'"{app_ids[i]}":{unit_val[unit_of[i]]}' for i in by_app])
+    del unit_val, by_app
+    adm_names = _expand(units, orders, g_unit[held])
+    pk = placed_k[g_unit]
+    wait_mask = (pk < 0) | (pk > g_k)
+    wait_names = _expand(units, orders, g_unit[wait_mask])
+    if orders.grouped:
+        adm_w = np.bincount(g_school[held], weights=orders.g_size[held], minlength=n_s)
+        wait_w = np.bincount(g_school[wait_mask], weights=orders.g_size[wait_mask], minlength=n_s)
+        adm_end = np.cumsum(adm_w.astype(np.int64)).tolist()
+        wait_end = np.cumsum(wait_w.astype(np.int64)).tolist()
+    else:
+        adm_end = np.cumsum(np.bincount(g_school[held], minlength=n_s)).tolist()
+        wait_end = np.cumsum(np.bincount(g_school[wait_mask], minlength=n_s)).tolist()
+    adm_start = [0, *adm_end[:-1]]
+    wait_start = [0, *wait_end[:-1]]
+    schools = ",".join(
+        [
+            f'"{sids[s]}":{{"admitted":{_str_array(adm_names[adm_start[s] : adm_end[s]])},'
+            f'"waitlist":{_str_array(wait_names[wait_start[s] : wait_end[s]])}}}'
+            for s in _sorted_index(sids)
+        ]
+    )
+    del adm_names, wait_names
+    parts = [
+        '{"assignments":{',
+        assignments,
+        f'}},"format":"{RESULT_FORMAT}","instance_sha256":"{inst.sha256().hex()}","schools":{{',
+        schools,
+        "}",
+    ]
+    if inst.tie_breaking == "single":
+        uids = units.ids
+        hexes = list(map(bytes.hex, orders.single_tickets))
+        parts.append(',"tickets":{')
+        parts.append(",".join([f'"{uids[u]}":"{hexes[u]}"' for u in _sorted_index(uids)]))
+        parts.append("}")
+    parts.append("}\n")
+    return "".join(parts).encode()
 
 
 __all__ = ["Placement", "Result", "SchoolOutcome", "draw", "parse_instance", "result_bytes", "run"]
