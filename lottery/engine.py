@@ -103,20 +103,32 @@ def result_bytes(result: Result) -> bytes:
     return canonical_json_trusted(result.to_json(), bmp_keys=result.bmp_ids) + b"\n"
 
 
-def run(data: bytes) -> bytes:
-    """``result_bytes(draw(parse_instance(data)))`` — what ``python -m lottery run`` writes.
+_BLOCK = 1 << 16  # entries per encoded chunk of the result text
 
-    The bytes are written straight from the engine's arrays (``_direct_bytes``) when every id
-    is a BMP string needing no JSON escape; otherwise through ``Result`` and the serialiser.
+
+def run(data: bytes) -> bytes:
+    """``result_bytes(draw(parse_instance(data)))`` — what ``python -m lottery run`` writes."""
+    return b"".join(run_chunks(data))
+
+
+def run_chunks(data: bytes) -> list[bytes]:
+    """The bytes of ``run(data)`` as consecutive chunks (the CLI writes them one by one).
+
+    They are written straight from the engine's arrays (``_direct_chunks``) when every id is a
+    BMP string needing no JSON escape; otherwise through ``Result`` and the serialiser.
     """
     with paused_gc():
         inst = parse_instance(data)
+        sha = inst.sha256().hex()
+        # The parsed JSON tree (kept for the hash) is ~1M dicts and lists at 1M applicants; this
+        # Instance never leaves run(), so drop the tree before the engine allocates its arrays.
+        object.__setattr__(inst, "source", None)
         units = _Units(inst)
         orders, placed_k, held = _assign(inst, units, inst.seed)
-        out = _direct_bytes(inst, units, orders, placed_k, held)
-        if out is None:
-            out = result_bytes(_result(inst, units, orders, placed_k, held))
-        return out
+        chunks = _direct_chunks(inst, units, orders, placed_k, held, sha)
+        if chunks is None:
+            return [result_bytes(_result(inst, units, orders, placed_k, held, sha))]
+        return chunks
 
 
 class _Units:
@@ -462,6 +474,7 @@ def _result(
     orders: _Orders,
     placed_k: np.ndarray,
     held: np.ndarray,
+    sha256: str | None = None,
 ) -> Result:
     sids = units.school_ids
     n_s = len(sids)
@@ -515,7 +528,7 @@ def _result(
     if inst.tie_breaking == "single":
         tickets = dict(zip(units.ids, map(bytes.hex, orders.single_tickets), strict=True))
     return Result(
-        instance_sha256=inst.sha256().hex(),
+        instance_sha256=inst.sha256().hex() if sha256 is None else sha256,
         assignments=assignments,
         schools=schools,
         tickets=tickets,
@@ -544,14 +557,16 @@ def _str_array(names: list[str]) -> str:
     return '["' + '","'.join(names) + '"]' if names else "[]"
 
 
-def _direct_bytes(
+def _direct_chunks(
     inst: Instance,
     units: _Units,
     orders: _Orders,
     placed_k: np.ndarray,
     held: np.ndarray,
-) -> bytes | None:
-    """The result's RFC 8785 bytes (plus b"\\n") built from the arrays, or None when some id
+    sha256: str,
+) -> list[bytes] | None:
+    """The result's RFC 8785 bytes (plus b"\\n") built from the arrays, as chunks to be
+    concatenated, or None when some id
     would need escaping or UTF-16 key ordering (then ``Result`` and the serialiser are used).
 
     Same value as ``_result``: top-level keys and every object's keys in code-point order,
@@ -577,10 +592,18 @@ def _direct_bytes(
         )
     ]
     unit_val = list(map(table.__getitem__, inv.ravel().tolist()))
+    del code, uniq, inv
     unit_of = units.unit_of
+    # Sections are encoded block by block so the full text never exists as one str as well.
+    out = [b'{"assignments":{']
     by_app = _sorted_index(app_ids)
-    assignments = ",".join([f'"{app_ids[i]}":{unit_val[unit_of[i]]}' for i in by_app])
+    sep = ""
+    for lo in range(0, len(by_app), _BLOCK):
+        block = [f'"{app_ids[i]}":{unit_val[unit_of[i]]}' for i in by_app[lo : lo + _BLOCK]]
+        out.append((sep + ",".join(block)).encode())
+        sep = ","
     del unit_val, by_app
+    out.append(f'}},"format":"{RESULT_FORMAT}","instance_sha256":"{sha256}","schools":{{'.encode())
     adm_names = _expand(units, orders, g_unit[held])
     pk = placed_k[g_unit]
     wait_mask = (pk < 0) | (pk > g_k)
@@ -595,29 +618,30 @@ def _direct_bytes(
         wait_end = np.cumsum(np.bincount(g_school[wait_mask], minlength=n_s)).tolist()
     adm_start = [0, *adm_end[:-1]]
     wait_start = [0, *wait_end[:-1]]
-    schools = ",".join(
-        [
-            f'"{sids[s]}":{{"admitted":{_str_array(adm_names[adm_start[s] : adm_end[s]])},'
-            f'"waitlist":{_str_array(wait_names[wait_start[s] : wait_end[s]])}}}'
-            for s in _sorted_index(sids)
-        ]
-    )
+    sep = ""
+    for s in _sorted_index(sids):
+        out.append(
+            (
+                f'{sep}"{sids[s]}":{{"admitted":{_str_array(adm_names[adm_start[s] : adm_end[s]])},'
+                f'"waitlist":{_str_array(wait_names[wait_start[s] : wait_end[s]])}}}'
+            ).encode()
+        )
+        sep = ","
     del adm_names, wait_names
-    parts = [
-        '{"assignments":{',
-        assignments,
-        f'}},"format":"{RESULT_FORMAT}","instance_sha256":"{inst.sha256().hex()}","schools":{{',
-        schools,
-        "}",
-    ]
+    out.append(b"}")
     if inst.tie_breaking == "single":
         uids = units.ids
-        hexes = list(map(bytes.hex, orders.single_tickets))
-        parts.append(',"tickets":{')
-        parts.append(",".join([f'"{uids[u]}":"{hexes[u]}"' for u in _sorted_index(uids)]))
-        parts.append("}")
-    parts.append("}\n")
-    return "".join(parts).encode()
+        tickets = orders.single_tickets
+        by_unit = _sorted_index(uids)
+        out.append(b',"tickets":{')
+        sep = ""
+        for lo in range(0, len(by_unit), _BLOCK):
+            block = [f'"{uids[u]}":"{tickets[u].hex()}"' for u in by_unit[lo : lo + _BLOCK]]
+            out.append((sep + ",".join(block)).encode())
+            sep = ","
+        out.append(b"}")
+    out.append(b"}\n")
+    return out
 
 
 __all__ = ["Placement", "Result", "SchoolOutcome", "draw", "parse_instance", "result_bytes", "run"]
