@@ -125,6 +125,11 @@ def run_chunks(data: bytes) -> list[bytes]:
         object.__setattr__(inst, "source", None)
         units = _Units(inst)
         orders, placed_k, held = _assign(inst, units, inst.seed)
+        # Only the writer runs from here on: free what the mechanism alone needed (~150 MB at
+        # 1M applicants), so the writer's many small objects reuse that memory.
+        units.choices = []
+        units.prio = []
+        orders.pair_g = np.zeros(0, dtype=np.int64)
         chunks = _direct_chunks(inst, units, orders, placed_k, held, sha)
         if chunks is None:
             return [result_bytes(_result(inst, units, orders, placed_k, held, sha))]
@@ -252,9 +257,13 @@ class _Orders:
         self.n_schools = n_s
         self.off = off
         self.nch = nch
+        del p_neg_prio
         self.g_unit = p_unit[order]
+        del p_unit
         self.g_k = p_k[order]
+        del p_k
         self.g_school = p_school[order]
+        del p_school
         sizes = np.fromiter(units.size, dtype=np.int64, count=n_u)
         self.unit_size = sizes
         self.grouped = bool(n_u and sizes.max() > 1)
@@ -307,10 +316,19 @@ class _Orders:
             lex: np.ndarray = np.lexsort((p_rank, p_neg_prio, p_school))
             return lex
         # One packed int64 key per pair; keys are distinct, so an unstable sort is exact.
-        key = ((p_school * n_p + (p_neg_prio - lo)) * n_rank + p_rank) * n_k + p_k
+        key = p_school * n_p
+        key += p_neg_prio
+        key -= lo
+        key *= n_rank
+        key += p_rank
+        del p_rank  # in-place arithmetic and early frees: these arrays are 8 bytes x 5M pairs
+        key *= n_k
+        key += p_k
         key.sort()
         k = key % n_k
-        r = (key // n_k) % n_rank
+        key //= n_k
+        key %= n_rank
+        r = key
         if multi is not None:
             named: np.ndarray = by_ticket[r]  # the rank is over pairs: it names the pair
             return named
