@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from lottery.engine import run
+from lottery.engine import run_chunks
 from lottery.errors import InvalidInstance, LotteryError
 from lottery.model import parse_instance
 from lottery.simulate import format_table, simulate
@@ -62,16 +62,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stdout.write(format_table(sim))
             return 0
         if args.command == "run":
-            out = run(data)
+            out = run_chunks(data)
+            del data
             if args.output:
                 try:
                     with open(args.output, "wb") as f:
-                        f.write(out)
+                        f.writelines(out)
                 except OSError as exc:
                     sys.stderr.write(f"lottery: -o {args.output}: cannot write: {exc.strerror}\n")
                     return 2
             else:
-                sys.stdout.buffer.write(out)
+                sys.stdout.buffer.writelines(out)
                 sys.stdout.buffer.flush()
             return 0
     except InvalidInstance as exc:

@@ -103,10 +103,37 @@ def result_bytes(result: Result) -> bytes:
     return canonical_json_trusted(result.to_json(), bmp_keys=result.bmp_ids) + b"\n"
 
 
+_BLOCK = 1 << 16  # entries per encoded chunk of the result text
+
+
 def run(data: bytes) -> bytes:
     """``result_bytes(draw(parse_instance(data)))`` — what ``python -m lottery run`` writes."""
+    return b"".join(run_chunks(data))
+
+
+def run_chunks(data: bytes) -> list[bytes]:
+    """The bytes of ``run(data)`` as consecutive chunks (the CLI writes them one by one).
+
+    They are written straight from the engine's arrays (``_direct_chunks``) when every id is a
+    BMP string needing no JSON escape; otherwise through ``Result`` and the serialiser.
+    """
     with paused_gc():
-        return result_bytes(draw(parse_instance(data)))
+        inst = parse_instance(data)
+        sha = inst.sha256().hex()
+        # The parsed JSON tree (kept for the hash) is ~1M dicts and lists at 1M applicants; this
+        # Instance never leaves run(), so drop the tree before the engine allocates its arrays.
+        object.__setattr__(inst, "source", None)
+        units = _Units(inst)
+        orders, placed_k, held = _assign(inst, units, inst.seed)
+        # Only the writer runs from here on: free what the mechanism alone needed (~150 MB at
+        # 1M applicants), so the writer's many small objects reuse that memory.
+        units.choices = []
+        units.prio = []
+        orders.pair_g = np.zeros(0, dtype=np.int64)
+        chunks = _direct_chunks(inst, units, orders, placed_k, held, sha)
+        if chunks is None:
+            return [result_bytes(_result(inst, units, orders, placed_k, held, sha))]
+        return chunks
 
 
 class _Units:
@@ -230,9 +257,13 @@ class _Orders:
         self.n_schools = n_s
         self.off = off
         self.nch = nch
+        del p_neg_prio
         self.g_unit = p_unit[order]
+        del p_unit
         self.g_k = p_k[order]
+        del p_k
         self.g_school = p_school[order]
+        del p_school
         sizes = np.fromiter(units.size, dtype=np.int64, count=n_u)
         self.unit_size = sizes
         self.grouped = bool(n_u and sizes.max() > 1)
@@ -285,10 +316,19 @@ class _Orders:
             lex: np.ndarray = np.lexsort((p_rank, p_neg_prio, p_school))
             return lex
         # One packed int64 key per pair; keys are distinct, so an unstable sort is exact.
-        key = ((p_school * n_p + (p_neg_prio - lo)) * n_rank + p_rank) * n_k + p_k
+        key = p_school * n_p
+        key += p_neg_prio
+        key -= lo
+        key *= n_rank
+        key += p_rank
+        del p_rank  # in-place arithmetic and early frees: these arrays are 8 bytes x 5M pairs
+        key *= n_k
+        key += p_k
         key.sort()
         k = key % n_k
-        r = (key // n_k) % n_rank
+        key //= n_k
+        key %= n_rank
+        r = key
         if multi is not None:
             named: np.ndarray = by_ticket[r]  # the rank is over pairs: it names the pair
             return named
@@ -452,6 +492,7 @@ def _result(
     orders: _Orders,
     placed_k: np.ndarray,
     held: np.ndarray,
+    sha256: str | None = None,
 ) -> Result:
     sids = units.school_ids
     n_s = len(sids)
@@ -505,12 +546,120 @@ def _result(
     if inst.tie_breaking == "single":
         tickets = dict(zip(units.ids, map(bytes.hex, orders.single_tickets), strict=True))
     return Result(
-        instance_sha256=inst.sha256().hex(),
+        instance_sha256=inst.sha256().hex() if sha256 is None else sha256,
         assignments=assignments,
         schools=schools,
         tickets=tickets,
         bmp_ids=inst.bmp_ids,
     )
+
+
+def _plain(ids: list[str]) -> bool:
+    """True when each id's JSON string form is ``"`` + id + ``"`` and the ids sort by code
+    point exactly as RFC 8785 (section 3.2.3, UTF-16 code units) does: no ``"`` or ``\\``
+    (control characters are already rejected by validation) and nothing beyond the BMP."""
+    joined = "".join(ids)
+    return (
+        '"' not in joined and "\\" not in joined and (joined.isascii() or max(joined) <= "\uffff")
+    )
+
+
+def _sorted_index(ids: list[str]) -> list[int]:
+    """Indices of ``ids`` in ascending code-point order (ids are distinct, so ties never occur;
+    rosters usually arrive sorted, which timsort handles in linear time)."""
+    return sorted(range(len(ids)), key=ids.__getitem__)
+
+
+def _str_array(names: list[str]) -> str:
+    """JSON array of plain strings (see ``_plain``)."""
+    return '["' + '","'.join(names) + '"]' if names else "[]"
+
+
+def _direct_chunks(
+    inst: Instance,
+    units: _Units,
+    orders: _Orders,
+    placed_k: np.ndarray,
+    held: np.ndarray,
+    sha256: str,
+) -> list[bytes] | None:
+    """The result's RFC 8785 bytes (plus b"\\n") built from the arrays, as chunks to be
+    concatenated, or None when some id
+    would need escaping or UTF-16 key ordering (then ``Result`` and the serialiser are used).
+
+    Same value as ``_result``: top-level keys and every object's keys in code-point order,
+    compact separators, integers in decimal; it saves building a 1M-entry dict and sorting it.
+    """
+    sids = units.school_ids
+    app_ids = [a[0] for a in inst.applicants]
+    if not (_plain(sids) and _plain(app_ids) and _plain(units.ids)):
+        return None
+    n_s = len(sids)
+    g_unit, g_k, g_school = orders.g_unit, orders.g_k, orders.g_school
+    n_u = len(units.ids)
+    code = np.full(n_u, -1, dtype=np.int64)
+    code[g_unit[held]] = held
+    uniq, inv = np.unique(code, return_inverse=True)
+    table = [
+        "null" if g < 0 else f'{{"choice":{k + 1},"school":"{sids[s]}"}}'
+        for g, s, k in zip(
+            uniq.tolist(),
+            g_school[np.maximum(uniq, 0)].tolist(),
+            g_k[np.maximum(uniq, 0)].tolist(),
+            strict=True,
+        )
+    ]
+    unit_val = list(map(table.__getitem__, inv.ravel().tolist()))
+    del code, uniq, inv
+    unit_of = units.unit_of
+    # Sections are encoded block by block so the full text never exists as one str as well.
+    out = [b'{"assignments":{']
+    by_app = _sorted_index(app_ids)
+    sep = ""
+    for lo in range(0, len(by_app), _BLOCK):
+        block = [f'"{app_ids[i]}":{unit_val[unit_of[i]]}' for i in by_app[lo : lo + _BLOCK]]
+        out.append((sep + ",".join(block)).encode())
+        sep = ","
+    del unit_val, by_app
+    out.append(f'}},"format":"{RESULT_FORMAT}","instance_sha256":"{sha256}","schools":{{'.encode())
+    adm_names = _expand(units, orders, g_unit[held])
+    pk = placed_k[g_unit]
+    wait_mask = (pk < 0) | (pk > g_k)
+    wait_names = _expand(units, orders, g_unit[wait_mask])
+    if orders.grouped:
+        adm_w = np.bincount(g_school[held], weights=orders.g_size[held], minlength=n_s)
+        wait_w = np.bincount(g_school[wait_mask], weights=orders.g_size[wait_mask], minlength=n_s)
+        adm_end = np.cumsum(adm_w.astype(np.int64)).tolist()
+        wait_end = np.cumsum(wait_w.astype(np.int64)).tolist()
+    else:
+        adm_end = np.cumsum(np.bincount(g_school[held], minlength=n_s)).tolist()
+        wait_end = np.cumsum(np.bincount(g_school[wait_mask], minlength=n_s)).tolist()
+    adm_start = [0, *adm_end[:-1]]
+    wait_start = [0, *wait_end[:-1]]
+    sep = ""
+    for s in _sorted_index(sids):
+        out.append(
+            (
+                f'{sep}"{sids[s]}":{{"admitted":{_str_array(adm_names[adm_start[s] : adm_end[s]])},'
+                f'"waitlist":{_str_array(wait_names[wait_start[s] : wait_end[s]])}}}'
+            ).encode()
+        )
+        sep = ","
+    del adm_names, wait_names
+    out.append(b"}")
+    if inst.tie_breaking == "single":
+        uids = units.ids
+        tickets = orders.single_tickets
+        by_unit = _sorted_index(uids)
+        out.append(b',"tickets":{')
+        sep = ""
+        for lo in range(0, len(by_unit), _BLOCK):
+            block = [f'"{uids[u]}":"{tickets[u].hex()}"' for u in by_unit[lo : lo + _BLOCK]]
+            out.append((sep + ",".join(block)).encode())
+            sep = ","
+        out.append(b"}")
+    out.append(b"}\n")
+    return out
 
 
 __all__ = ["Placement", "Result", "SchoolOutcome", "draw", "parse_instance", "result_bytes", "run"]

@@ -152,3 +152,22 @@ def test_cli_unwritable_output_exits_2_naming_it(tmp_path: Path) -> None:
     assert p.returncode == 2
     err = p.stderr.decode()
     assert err.count("\n") == 1 and str(target) in err and "cannot write" in err
+
+
+def test_direct_writer_and_serialiser_agree_on_awkward_ids() -> None:
+    # ids that sort before the closing quote (" ", "!"), need escapes ('"', "\\") or sit beyond
+    # the BMP: the first two take run()'s direct writer, the rest the Result serialiser path.
+    for extra in ("a", "a!", 'a"', "a\\", "a\U0001f600"):
+        obj = inst(
+            schools=[{"id": "S", "capacity": 2}, {"id": "S ", "capacity": 1}],
+            applicants=[
+                {"id": "a", "choices": ["S ", "S"]},
+                {"id": "a b", "choices": ["S"], "group": "g"},
+                {"id": "a c", "choices": ["S"], "group": "g"},
+                {"id": extra + "z", "choices": ["S", "S "], "priority": {"S": 1}},
+            ],
+        )
+        data = orjson.dumps(obj)
+        out = lottery.run(data)
+        assert out == rfc8785.dumps(orjson.loads(out)) + b"\n"
+        assert out == lottery.result_bytes(lottery.draw(lottery.parse_instance(data)))
