@@ -244,6 +244,30 @@ def _seal(ctx: Context, number: str, record: dict[str, Any]) -> tuple[bytes, str
     return ctx.cipher.encrypt(envelope, number.encode()), salt.hex(), digest
 
 
+def _seal_registration(
+    ctx: Context,
+    number: str,
+    campaign_id: str,
+    data: ApplicationIn,
+    id_number: str,
+    birth: date,
+    sex: str,
+) -> tuple[bytes, str, str]:
+    """``_seal`` of a new registration's personal record (both registration paths)."""
+    record = _record(
+        number,
+        campaign_id,
+        data.child.name,
+        id_number,
+        birth,
+        sex,
+        data.guardian,
+        data.facts,
+        data.claims,
+    )
+    return _seal(ctx, number, record)
+
+
 def open_record(ctx: Context, app: Application) -> dict[str, Any]:
     env: dict[str, Any] = json.loads(ctx.cipher.decrypt(app.personal, app.number.encode()))
     return env
@@ -370,18 +394,7 @@ async def _register_fast(
         return None
     from lottery import canonical_json
 
-    record = _record(
-        number,
-        campaign_id,
-        data.child.name,
-        id_number,
-        birth,
-        sex,
-        data.guardian,
-        data.facts,
-        data.claims,
-    )
-    ct, salt, digest = _seal(ctx, number, record)
+    ct, salt, digest = _seal_registration(ctx, number, campaign_id, data, id_number, birth, sex)
     now = ctx.clock()
     choices = msgspec.to_builtins(data.choices)
     claims = _claims_public(data.claims)
@@ -458,18 +471,7 @@ async def register(
             group_id: str | None = None
             if data.bundle_with is not None:
                 group_id = await _bundle(session, ctx, actor, c, data, birth)
-            record = _record(
-                number,
-                c.id,
-                data.child.name,
-                id_number,
-                birth,
-                sex,
-                data.guardian,
-                data.facts,
-                data.claims,
-            )
-            ct, salt, digest = _seal(ctx, number, record)
+            ct, salt, digest = _seal_registration(ctx, number, c.id, data, id_number, birth, sex)
             now = ctx.clock()
             choices = msgspec.to_builtins(data.choices)
             claims = _claims_public(data.claims)
