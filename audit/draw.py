@@ -30,7 +30,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+import orjson
+
 from audit import note
+from audit._bulk import NO_FLOATS, bmp_only, paused_gc
 from audit._canon import canonical_json
 from audit.errors import MalformedError, VerificationError
 
@@ -49,6 +53,7 @@ __all__ = [
     "instance_digest",
     "lp",
     "parse_witness_note",
+    "read_instance",
     "result_body",
     "result_sha256",
     "reveal_body",
@@ -134,6 +139,51 @@ def instance_digest(instance: Mapping[str, Any]) -> bytes:
     return hashlib.sha256(
         canonical_json({k: v for k, v in instance.items() if k != "seed"})
     ).digest()
+
+
+def read_instance(
+    raw: bytes, members: Sequence[str] = ("seed", "mechanism", "tie_breaking", "group_policy")
+) -> tuple[dict[str, Any], bytes]:
+    """instance.json's bytes -> (the named top-level ``members`` it has, its instance_digest).
+
+    The definition is ``json.loads`` then :func:`instance_digest`. The bulk path gives the same
+    and is taken only when it provably does: msgspec decodes the bytes refusing every float
+    (what it then returns is what ``json.loads`` returns), and on a value with no float,
+    integers within +-(2^53 - 1) (orjson ``OPT_STRICT_INTEGER``) and no character outside the
+    BMP, orjson with sorted keys writes exactly RFC 8785 (lottery/canonical.py). The parsed
+    instance is dropped before returning (with the garbage collector still paused: a million
+    applicants are millions of objects). Raises :class:`MalformedError` if ``raw`` is not a
+    JSON object.
+    """
+    with paused_gc():
+        try:
+            value = NO_FLOATS.decode(raw)
+        except (msgspec.MsgspecError, ValueError):
+            value = None
+        digest = None
+        if isinstance(value, dict) and bmp_only(raw):
+            try:
+                canon = orjson.dumps(
+                    {k: v for k, v in value.items() if k != "seed"},
+                    option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER,
+                )
+            except orjson.JSONEncodeError:
+                pass
+            else:
+                digest = hashlib.sha256(canon).digest()
+                del canon
+        if digest is None:  # the definition
+            try:
+                value = json.loads(raw)
+            except ValueError as exc:
+                raise MalformedError(f"instance.json is not JSON: {exc}") from None
+            if not isinstance(value, dict):
+                raise MalformedError("instance.json is not a JSON object")
+            digest = instance_digest(value)
+        assert isinstance(value, dict)
+        picked = {k: value[k] for k in members if k in value}
+        del value
+    return picked, digest
 
 
 def witness_id(vkey: str) -> str:
@@ -307,35 +357,96 @@ def result_body(draw_id: str, result_json: bytes) -> dict[str, object]:
     "counts": {school: {"admitted": n, "waitlist": n}}}`` -- counts of applicants.
     """
     check_draw_id(draw_id)
-    try:
-        result = json.loads(result_json)
-    except ValueError as exc:
-        raise MalformedError(f"result.json: not JSON ({exc})") from exc
-    if not isinstance(result, dict):
-        raise MalformedError("result.json: not a JSON object")
-    assignments, schools = result.get("assignments"), result.get("schools")
-    if not isinstance(assignments, dict) or not isinstance(schools, dict):
-        raise MalformedError("result.json: missing 'assignments' or 'schools' objects")
-    counts: dict[str, dict[str, int]] = {}
-    for sid, outcome in schools.items():
-        if not isinstance(outcome, dict):
-            raise MalformedError(f"result.json: schools.{sid} is not an object")
-        admitted, waitlist = outcome.get("admitted", []), outcome.get("waitlist", [])
-        counts[sid] = {"admitted": _count_members(admitted), "waitlist": _count_members(waitlist)}
+    counted = _count_result(result_json)
+    if counted is None:  # the definition, where the bulk path cannot vouch for the input
+        try:
+            result = json.loads(result_json)
+        except ValueError as exc:
+            raise MalformedError(f"result.json: not JSON ({exc})") from exc
+        if not isinstance(result, dict):
+            raise MalformedError("result.json: not a JSON object")
+        assignments, schools = result.get("assignments"), result.get("schools")
+        if not isinstance(assignments, dict) or not isinstance(schools, dict):
+            raise MalformedError("result.json: missing 'assignments' or 'schools' objects")
+        counts: dict[str, dict[str, int]] = {}
+        for sid, outcome in schools.items():
+            if not isinstance(outcome, dict):
+                raise MalformedError(f"result.json: schools.{sid} is not an object")
+            admitted, waitlist = outcome.get("admitted", []), outcome.get("waitlist", [])
+            counts[sid] = {
+                "admitted": _count_members(admitted),
+                "waitlist": _count_members(waitlist),
+            }
+        counted = (
+            len(assignments),
+            sum(1 for a in assignments.values() if a is not None),
+            counts,
+            result.get("instance_sha256"),
+        )
+    applicants, placed, counts, instance_sha256 = counted
     return {
         "draw": draw_id,
         "result_sha256": result_sha256(result_json).hex(),
-        "instance_sha256": result.get("instance_sha256"),
-        "applicants": len(assignments),
-        "placed": sum(1 for a in assignments.values() if a is not None),
+        "instance_sha256": instance_sha256,
+        "applicants": applicants,
+        "placed": placed,
         "counts": counts,
     }
+
+
+class _Outcome(msgspec.Struct):
+    admitted: list[Any] = []
+    waitlist: list[Any] = []
+
+
+class _Counted(msgspec.Struct):
+    """The members of result.json that :func:`result_body` reads; the rest is only parsed."""
+
+    assignments: dict[str, msgspec.Raw]
+    schools: dict[str, _Outcome]
+    instance_sha256: Any = None
+
+
+_COUNTED = msgspec.json.Decoder(_Counted)
+_NULL = msgspec.Raw(b"null")
+
+
+def _count_result(
+    result_json: bytes,
+) -> tuple[int, int, dict[str, dict[str, int]], object] | None:
+    """(applicants, placed, counts, instance_sha256) as :func:`result_body` defines them, in bulk.
+
+    None when the bulk path cannot vouch for the input. msgspec parses the whole text (it
+    checks the syntax of the members it skips or keeps raw, but not their UTF-8, which is
+    checked here), so what it accepts ``json.loads`` accepts with the same values; an
+    assignment is unplaced exactly when its value is the literal ``null``.
+    """
+    if not result_json.isascii():
+        try:
+            result_json.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    with paused_gc():  # and r is dropped before it resumes
+        try:
+            r = _COUNTED.decode(result_json)
+        except (msgspec.MsgspecError, ValueError):
+            return None
+        values = list(r.assignments.values())
+        counts = {
+            sid: {"admitted": _count_members(o.admitted), "waitlist": _count_members(o.waitlist)}
+            for sid, o in r.schools.items()
+        }
+        counted = len(values), len(values) - values.count(_NULL), counts, r.instance_sha256
+        del r, values
+    return counted
 
 
 def _count_members(items: object) -> int:
     # `admitted` may list units as applicant ids or as lists of member ids.
     if not isinstance(items, list):
         raise MalformedError("result.json: admitted/waitlist must be arrays")
+    if not any(issubclass(t, list) for t in set(map(type, items))):
+        return len(items)  # no unit lists: one member per item
     return sum(len(x) if isinstance(x, list) else 1 for x in items)
 
 

@@ -1,24 +1,49 @@
-"""Log entries of paiwei-log/1 and an in-memory log builder.
+"""Log entries of paiwei-log/1, a bulk checker of a whole log, and an in-memory log builder.
 
 Each entry is the RFC 8785 form of ``{"seq", "time", "kind", "actor", "body"}`` (see
 docs/log-format.md). The Merkle leaf of entry ``seq`` is ``leaf_hash(entry_bytes)``
 (RFC 9162 §2.1.1); entry ``seq`` is leaf ``seq``.
+
+Theory of operation of :func:`scan_entries`
+-------------------------------------------
+:func:`parse_entry` is the definition of a valid entry; checking a log is calling it on every
+line, requiring seq = line number and times that never decrease. That costs tens of seconds for
+a million entries, so :func:`scan_entries` first tries, per chunk of lines, a bulk pass whose
+per-entry work stays in C (msgspec decodes the chunk into typed structs; msgspec re-encodes
+them; orjson checks the integers; numpy checks the times) and which accepts a chunk only when
+it can show that :func:`parse_entry` would accept every line of it with the same values (see
+``_bulk_chunk``). Any chunk it cannot vouch for -- an error, an unusual but valid entry --
+is checked again line by line with :func:`parse_entry`, which writes the messages. The bulk
+pass never decides that something is wrong; it only skips the slow pass where nothing can be.
 """
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
+import msgspec
+import numpy as np
 import orjson
 
+from audit._bulk import bmp_only, no_float_hook, paused_gc
 from audit._canon import canonical_json
-from audit.errors import MalformedError
-from audit.merkle import CompactRange, leaf_hash
+from audit.errors import MalformedError, VerificationError
+from audit.merkle import CompactRange, leaf_hash, leaf_hashes
 
-__all__ = ["LOG_FORMAT", "LogEntry", "entry_bytes", "parse_entry", "validate_time"]
+__all__ = [
+    "LOG_FORMAT",
+    "LogEntry",
+    "LogScan",
+    "entry_bytes",
+    "parse_entry",
+    "scan_entries",
+    "time_key",
+    "validate_time",
+]
 
 LOG_FORMAT = "paiwei-log/1"
 #: RFC 3339 UTC timestamps as the log writes them: seconds precision, optional fraction, "Z".
@@ -36,6 +61,12 @@ def validate_time(time: object) -> None:
     hour, minute, second = int(time[11:13]), int(time[14:16]), int(time[17:19])
     if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
         raise MalformedError(f"time {time!r} has an out-of-range field")
+
+
+def time_key(time: str) -> tuple[str, str]:
+    """Sort key of a valid log time: the seconds part, then the fraction padded to 9 digits."""
+    head, _, frac = time[:-1].partition(".")
+    return head, frac.ljust(9, "0")
 
 
 def entry_bytes(seq: int, time: str, kind: str, actor: str, body: Mapping[str, object]) -> bytes:
@@ -122,6 +153,162 @@ def parse_entry(raw: bytes, *, expected_seq: int | None = None) -> LogEntry:
     if expected_seq is not None and seq != expected_seq:
         raise MalformedError(f"{where}: wrong seq", expected=expected_seq, found=seq)
     return LogEntry(seq, time, kind, actor, body, raw)
+
+
+@dataclass(slots=True)
+class LogScan:
+    """What one pass over a log's lines found (see :func:`scan_entries`)."""
+
+    leaf_hashes: list[bytes]
+    #: the parsed ``draw.*`` entries by seq (other entries are checked and not kept)
+    draw_entries: dict[int, LogEntry] = field(default_factory=dict)
+    #: one message per problem, naming its entry (``entry 7: ...``); empty if the log is valid
+    problems: list[str] = field(default_factory=list)
+
+
+_CHUNK = 16384
+_MAX_SAFE_INT = 2**53 - 1
+
+
+class _Entry(msgspec.Struct, forbid_unknown_fields=True):
+    """An entry's members, typed as :func:`_check_fields` requires (fields in sorted order)."""
+
+    actor: Annotated[str, msgspec.Meta(min_length=1)]
+    body: dict[str, Any]
+    kind: str
+    seq: Annotated[int, msgspec.Meta(ge=0, le=_MAX_SAFE_INT)]
+    time: str
+
+
+_DECODER = msgspec.json.Decoder(_Entry, float_hook=no_float_hook)
+_ENCODER = msgspec.json.Encoder(order="sorted")
+_SEQ = operator.attrgetter("seq")
+_TIME = operator.attrgetter("time")
+_KIND = operator.attrgetter("kind")
+_BODY = operator.attrgetter("body")
+# A whole-second time "YYYY-MM-DDTHH:MM:SSZ": separator columns and digit columns.
+_SEPARATORS = np.frombuffer(b"--T::Z", dtype=np.uint8)
+_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+_LOW = np.array([1, 1, 0, 0, 0])  # month, day, hour, minute, second (as in validate_time)
+_HIGH = np.array([12, 31, 23, 59, 60])
+
+
+def _times_valid(times: list[str]) -> bool:
+    """True only if :func:`validate_time` accepts every time (whole seconds checked in bulk)."""
+    if set(map(len, times)) == {20}:
+        try:
+            a = np.frombuffer("".join(times).encode("ascii"), dtype=np.uint8).reshape(-1, 20)
+        except UnicodeEncodeError:
+            return False
+        d = a[:, _DIGITS].astype(np.int16) - ord("0")
+        fields = d[:, 4::2] * 10 + d[:, 5::2]
+        return bool(
+            (a[:, [4, 7, 10, 13, 16, 19]] == _SEPARATORS).all()
+            and ((d >= 0) & (d <= 9)).all()
+            and ((fields >= _LOW) & (fields <= _HIGH)).all()
+        )
+    try:
+        for t in set(times):
+            validate_time(t)
+    except MalformedError:
+        return False
+    return True
+
+
+def _bulk_chunk(
+    lines: Sequence[bytes], start: int, last: tuple[str, str] | None
+) -> list[_Entry] | None:
+    """The entries of ``lines`` (seq ``start``...) if provably all valid, else None.
+
+    Accepts only if, for every line, :func:`parse_entry` would return the same values and the
+    times keep non-decreasing after ``last``:
+
+    - msgspec decodes ``lines`` as newline-delimited ``_Entry`` structs: exactly the five
+      members, ``seq`` a non-negative integer, ``actor`` a non-empty string, ``body`` an object;
+      floats are refused (``float_hook``);
+    - re-encoding the structs (sorted keys, no whitespace) gives back exactly the chunk's bytes.
+      Neither side contains a raw newline, so line i is the encoding of struct i. On values with
+      no float, integers within +-(2^53 - 1) (orjson ``OPT_STRICT_INTEGER``) and no character
+      outside the BMP, that encoding is RFC 8785 (the property test in
+      tests/audit/test_log_scan.py checks msgspec against the ``rfc8785`` package) -- so each line
+      is canonical;
+    - seq = line number; each kind matches ``_KIND_RE``; each time passes :func:`validate_time`;
+      and the times, compared by :func:`time_key`, never decrease.
+    """
+    blob = b"\n".join(lines) + b"\n"
+    if not bmp_only(blob):
+        return None
+    try:
+        items = _DECODER.decode_lines(blob)
+        if _ENCODER.encode_lines(items) != blob:
+            return None
+        orjson.dumps(list(map(_BODY, items)), option=orjson.OPT_STRICT_INTEGER)
+    except (msgspec.MsgspecError, ValueError, TypeError, orjson.JSONEncodeError):
+        return None
+    if list(map(_SEQ, items)) != list(range(start, start + len(lines))):
+        return None
+    if not all(_KIND_RE.match(k) for k in set(map(_KIND, items))):
+        return None
+    times = list(map(_TIME, items))
+    if not _times_valid(times):
+        return None
+    if last is not None and time_key(times[0]) < last:
+        return None
+    # Whole seconds only: time_key order is plain string order.
+    keys: list[Any] = times if set(map(len, times)) == {20} else list(map(time_key, times))
+    if not all(map(operator.le, keys, keys[1:])):
+        return None
+    return items
+
+
+def scan_entries(
+    lines: Sequence[bytes], *, progress: Callable[[int], None] | None = None, bulk: bool = True
+) -> LogScan:
+    """Check every line as :func:`parse_entry` with seq = line number, and times non-decreasing.
+
+    Returns the leaf hashes of all lines (valid or not), the parsed ``draw.*`` entries and the
+    problems, each naming its entry. ``bulk=False`` checks line by line only (the reference the
+    bulk pass is tested against). ``progress(done)`` is called after each chunk.
+    """
+    scan = LogScan(leaf_hashes(lines))
+    last: tuple[str, str] | None = None
+    with paused_gc():  # the chunks allocate many short-lived, acyclic objects
+        for start in range(0, len(lines), _CHUNK):
+            chunk = lines[start : start + _CHUNK]
+            items = _bulk_chunk(chunk, start, last) if bulk else None
+            if items is not None:
+                if any(k.startswith("draw.") for k in set(map(_KIND, items))):
+                    for i, e in enumerate(items):
+                        if e.kind.startswith("draw."):
+                            scan.draw_entries[start + i] = LogEntry(
+                                e.seq, e.time, e.kind, e.actor, e.body, chunk[i]
+                            )
+                last = time_key(items[-1].time)
+                del items
+            else:
+                last = _check_lines(chunk, start, last, scan)
+            if progress is not None:
+                progress(start + len(chunk))
+    return scan
+
+
+def _check_lines(
+    lines: Sequence[bytes], start: int, last: tuple[str, str] | None, scan: LogScan
+) -> tuple[str, str] | None:
+    """The definition, line by line: :func:`parse_entry`, then the time order."""
+    for seq, raw in enumerate(lines, start):
+        try:
+            e = parse_entry(raw, expected_seq=seq)
+        except VerificationError as exc:
+            scan.problems.append(str(exc))
+            continue
+        if e.kind.startswith("draw."):
+            scan.draw_entries[seq] = e
+        key = time_key(e.time)
+        if last is not None and key < last:
+            scan.problems.append(f"entry {seq}: time {e.time} is earlier than the entry before")
+        last = key
+    return last
 
 
 class LogBuilder:

@@ -20,6 +20,12 @@ Functions here work on *leaf hashes* (``leaf_hash(entry)``), so a caller hashes 
 - :class:`CompactRange` keeps only the right edge of the tree (one hash per set bit of the size),
   so appending is O(log n) time and memory and the root can be recomputed at any moment. It
   stores the same nodes as transparency-dev/merkle ``compact.Range`` for the range ``[0, size)``.
+- :class:`MerkleTree` holds every level of the tree over a list of leaf hashes, built bottom up
+  in bulk (for a verifier that has all entries at once). Level 0 is the leaves; level ``h + 1``
+  hashes adjacent pairs of level ``h``, and an odd last node is carried up unchanged. Node ``i``
+  of level ``h`` is then MTH(D[i*2^h : min((i+1)*2^h, n)]): the RFC's split at the largest power
+  of two below the size is exactly this left-to-right pairing. Every range the RFC's PATH and
+  SUBPROOF recursions ask for is such a node, so proofs are O(log n) look-ups.
 
 Every verifier raises :class:`audit.errors.VerificationError` naming what was expected and found.
 """
@@ -27,7 +33,8 @@ Every verifier raises :class:`audit.errors.VerificationError` naming what was ex
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from operator import methodcaller
 
 from audit.errors import VerificationError
 
@@ -35,9 +42,11 @@ __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
     "CompactRange",
+    "MerkleTree",
     "consistency_proof",
     "inclusion_proof",
     "leaf_hash",
+    "leaf_hashes",
     "node_hash",
     "root",
     "verify_consistency",
@@ -62,6 +71,23 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(_NODE_PREFIX + left + right).digest()
 
 
+_digest = methodcaller("digest")
+
+
+def leaf_hashes(entries: Iterable[bytes]) -> list[bytes]:
+    """``[leaf_hash(e) for e in entries]``, in bulk (the per-item work stays in C)."""
+    return list(map(_digest, map(hashlib.sha256, map(_LEAF_PREFIX.__add__, entries))))
+
+
+def _parent_level(level: Sequence[bytes]) -> list[bytes]:
+    """Level ``h + 1`` from level ``h``: hash adjacent pairs; an odd last node is carried up."""
+    pairs = map(bytes.__add__, level[0::2], level[1::2])  # stops after len // 2 pairs
+    up = list(map(_digest, map(hashlib.sha256, map(_NODE_PREFIX.__add__, pairs))))
+    if len(level) & 1:
+        up.append(level[-1])
+    return up
+
+
 def _check_hash(value: bytes, what: str) -> None:
     if not isinstance(value, bytes | bytearray) or len(value) != HASH_SIZE:
         size = len(value) if isinstance(value, bytes | bytearray) else type(value).__name__
@@ -73,74 +99,116 @@ def _largest_power_of_two_below(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-def _subtree_root(leaf_hashes: Sequence[bytes], lo: int, hi: int) -> bytes:
-    """MTH(D[lo:hi]) from leaf hashes, via a compact range (O(hi - lo) time, O(log) memory)."""
-    if hi == lo:
-        return EMPTY_ROOT
-    edge = CompactRange()
-    for i in range(lo, hi):
-        edge.append(leaf_hashes[i])
-    return edge.root()
+class MerkleTree:
+    """Every level of the RFC 9162 tree over a list of leaf hashes (see the module docstring).
+
+    Built bottom up in bulk: n - 1 node hashes, about 2n hashes kept. ``root()``,
+    ``inclusion_proof()`` and ``consistency_proof()`` then cost O(log n).
+    """
+
+    __slots__ = ("_levels",)
+
+    def __init__(self, leaf_hashes: Sequence[bytes]) -> None:
+        leaves = list(leaf_hashes)
+        if set(map(type, leaves)) - {bytes} or set(map(len, leaves)) - {HASH_SIZE}:
+            for i, h in enumerate(leaves):
+                _check_hash(h, f"leaf hash {i}")
+            leaves = list(map(bytes, leaves))  # bytearrays of the right size
+        self._levels = [leaves]
+        while len(self._levels[-1]) > 1:
+            self._levels.append(_parent_level(self._levels[-1]))
+
+    @property
+    def size(self) -> int:
+        """Number of leaves."""
+        return len(self._levels[0])
+
+    def root(self) -> bytes:
+        """MTH of all leaves (RFC 9162 §2.1.1); SHA-256("") for the empty tree."""
+        top = self._levels[-1]
+        return top[0] if top else EMPTY_ROOT
+
+    def subtree_root(self, lo: int, hi: int) -> bytes:
+        """MTH(D[lo:hi]) for a range that is a node: ``lo = i * 2^h``, ``hi = min(lo + 2^h, n)``."""
+        if hi == lo:
+            return EMPTY_ROOT
+        h = (hi - lo - 1).bit_length()  # smallest h with 2^h >= hi - lo
+        if lo % (1 << h) or hi != min(lo + (1 << h), self.size):
+            raise ValueError(f"[{lo}, {hi}) is not a node of the tree of size {self.size}")
+        return self._levels[h][lo >> h]
+
+    def inclusion_proof(self, index: int) -> list[bytes]:
+        """The audit path PATH(index, D[n]) of RFC 9162 §2.1.3.1, leaf level first.
+
+        ``PATH(m, D[1]) = {}``; for n > 1 with k the largest power of two < n:
+        ``PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n])`` if m < k, else
+        ``PATH(m - k, D[k:n]) : MTH(D[0:k])``.
+        """
+        n = self.size
+        if not 0 <= index < n:
+            raise ValueError(f"index {index} is outside the tree of size {n}")
+        path: list[bytes] = []
+        lo, hi = 0, n
+        # Walk down from the root, collecting siblings; reversed at the end (leaf level first).
+        while hi - lo > 1:
+            k = _largest_power_of_two_below(hi - lo)
+            if index - lo < k:
+                path.append(self.subtree_root(lo + k, hi))
+                hi = lo + k
+            else:
+                path.append(self.subtree_root(lo, lo + k))
+                lo = lo + k
+        path.reverse()
+        return path
+
+    def consistency_proof(self, old_size: int) -> list[bytes]:
+        """PROOF(old_size, D[n]) of RFC 9162 §2.1.4.1 = SUBPROOF(m, D[n], true).
+
+        ``SUBPROOF(m, D[m], true) = {}``; ``SUBPROOF(m, D[m], false) = {MTH(D[m])}``; for m < n
+        with k the largest power of two < n: if m <= k, ``SUBPROOF(m, D[0:k], b) : MTH(D[k:n])``,
+        else ``SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])``. The proof from 0 or to the same
+        size is empty.
+        """
+        n = self.size
+        if not 0 <= old_size <= n:
+            raise ValueError(f"old size {old_size} is outside 0..{n}")
+        if old_size in (0, n):
+            return []
+        proof: list[bytes] = []
+        lo, hi, m, complete = 0, n, old_size, True
+        while m != hi - lo:
+            k = _largest_power_of_two_below(hi - lo)
+            if m <= k:
+                proof.append(self.subtree_root(lo + k, hi))
+                hi = lo + k
+            else:
+                proof.append(self.subtree_root(lo, lo + k))
+                lo, m, complete = lo + k, m - k, False
+        if not complete:
+            proof.append(self.subtree_root(lo, hi))
+        proof.reverse()
+        return proof
 
 
 def root(leaf_hashes: Sequence[bytes]) -> bytes:
     """MTH of the tree whose leaves have these hashes (RFC 9162 §2.1.1); empty -> SHA-256("")."""
-    for i, h in enumerate(leaf_hashes):
-        _check_hash(h, f"leaf hash {i}")
-    return _subtree_root(leaf_hashes, 0, len(leaf_hashes))
+    return MerkleTree(leaf_hashes).root()
 
 
 def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
-    """The audit path PATH(index, D[n]) of RFC 9162 §2.1.3.1, leaf level first.
-
-    ``PATH(m, D[1]) = {}``; for n > 1 with k the largest power of two < n:
-    ``PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n])`` if m < k, else
-    ``PATH(m - k, D[k:n]) : MTH(D[0:k])``.
-    """
+    """PATH(index, D[n]) of RFC 9162 §2.1.3.1, leaf level first (see :class:`MerkleTree`)."""
     n = len(leaf_hashes)
     if not 0 <= index < n:
         raise ValueError(f"index {index} is outside the tree of size {n}")
-    path: list[bytes] = []
-    lo, hi = 0, n
-    # Walk down from the root, collecting siblings; reversed at the end (leaf level first).
-    while hi - lo > 1:
-        k = _largest_power_of_two_below(hi - lo)
-        if index - lo < k:
-            path.append(_subtree_root(leaf_hashes, lo + k, hi))
-            hi = lo + k
-        else:
-            path.append(_subtree_root(leaf_hashes, lo, lo + k))
-            lo = lo + k
-    path.reverse()
-    return path
+    return MerkleTree(leaf_hashes).inclusion_proof(index)
 
 
 def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes]:
-    """PROOF(old_size, D[n]) of RFC 9162 §2.1.4.1 = SUBPROOF(m, D[n], true).
-
-    ``SUBPROOF(m, D[m], true) = {}``; ``SUBPROOF(m, D[m], false) = {MTH(D[m])}``; for m < n with
-    k the largest power of two < n: if m <= k, ``SUBPROOF(m, D[0:k], b) : MTH(D[k:n])``, else
-    ``SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])``. The proof from 0 or to the same size is empty.
-    """
+    """PROOF(old_size, D[n]) of RFC 9162 §2.1.4.1 (see :class:`MerkleTree`)."""
     n = len(leaf_hashes)
     if not 0 <= old_size <= n:
         raise ValueError(f"old size {old_size} is outside 0..{n}")
-    if old_size in (0, n):
-        return []
-    proof: list[bytes] = []
-    lo, hi, m, complete = 0, n, old_size, True
-    while m != hi - lo:
-        k = _largest_power_of_two_below(hi - lo)
-        if m <= k:
-            proof.append(_subtree_root(leaf_hashes, lo + k, hi))
-            hi = lo + k
-        else:
-            proof.append(_subtree_root(leaf_hashes, lo, lo + k))
-            lo, m, complete = lo + k, m - k, False
-    if not complete:
-        proof.append(_subtree_root(leaf_hashes, lo, hi))
-    proof.reverse()
-    return proof
+    return MerkleTree(leaf_hashes).consistency_proof(old_size)
 
 
 def verify_inclusion(

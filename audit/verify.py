@@ -39,22 +39,21 @@ from __future__ import annotations
 
 import html
 import importlib
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
+from typing import Literal
 
 from audit import draw as drawmod
 from audit import note
 from audit.bundle import Bundle, read_bundle
 from audit.checkpoint import Checkpoint, parse_checkpoint, verify_checkpoint
 from audit.cosignature import verify_cosignatures
-from audit.errors import AuditError, KeyFormatError, MalformedError, VerificationError
-from audit.log import LogEntry, parse_entry
-from audit.merkle import CompactRange, consistency_proof, leaf_hash, verify_consistency
+from audit.errors import AuditError, KeyFormatError, VerificationError
+from audit.log import LogEntry, scan_entries
+from audit.merkle import MerkleTree, verify_consistency
 
 __all__ = [
     "Check",
@@ -177,12 +176,6 @@ def _optional_module(name: str) -> ModuleType | None:
         return None
 
 
-def _time_key(t: str) -> tuple[str, str]:
-    # RFC 3339 UTC: compare the seconds part, then the fraction padded to 9 digits.
-    head, _, frac = t[:-1].partition(".")
-    return head, frac.ljust(9, "0")
-
-
 def _unix(t: str) -> float:
     return datetime.strptime(t[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp() + float(
         "0." + (t[20:-1] or "0")
@@ -229,36 +222,18 @@ def verify_bundle(
     origin = str(bundle.manifest.get("origin", ""))
     report.facts.update({"origin": origin, "log_size": len(bundle.entry_lines)})
 
-    # Leaf hashes and parsed entries; both are reused by the later checks.
+    # One pass over the entries (audit.log.scan_entries): leaf hashes, the parsed draw.*
+    # entries and the entries' problems; all reused by the later checks.
     tick = progress or (lambda _d, _c, _t: None)
     total = len(bundle.entry_lines)
-    tree = CompactRange()
-    leaves: list[bytes] = []
-    # Only draw.* entries are kept parsed (the rest are checked and dropped: memory stays
-    # proportional to the raw lines, not to millions of parsed bodies).
-    entries: dict[int, LogEntry] = {}
-    entry_problems: list[str] = []
-    last_time: tuple[str, str] | None = None
-    for seq, raw in enumerate(bundle.entry_lines):
-        h = leaf_hash(raw)
-        leaves.append(h)
-        tree.append(h)
-        try:
-            e = parse_entry(raw, expected_seq=seq)
-        except VerificationError as exc:
-            entry_problems.append(str(exc))
-        else:
-            if e.kind.startswith("draw."):
-                entries[seq] = e
-            key = _time_key(e.time)
-            if last_time is not None and key < last_time:
-                entry_problems.append(
-                    f"entry {seq}: time {e.time} is earlier than the entry before"
-                )
-            last_time = key
-        if seq % 65536 == 0:
-            tick("hashing log entries", seq, total)
-    tick("hashing log entries", total, total)
+    scan = scan_entries(
+        bundle.entry_lines, progress=lambda done: tick("checking log entries", done, total)
+    )
+    tick("checking log entries", total, total)
+    tree = MerkleTree(scan.leaf_hashes)
+    # Only draw.* entries are kept parsed (memory stays proportional to the raw lines).
+    entries = scan.draw_entries
+    entry_problems = scan.problems
 
     cp_holder: list[Checkpoint] = []
 
@@ -370,13 +345,13 @@ def verify_bundle(
             raise VerificationError(
                 "previous checkpoint is for another log", expected=cp.origin, found=prev.origin
             )
-        if prev.size > len(leaves):
+        if prev.size > tree.size:
             raise VerificationError(
                 "the log shrank: the previous checkpoint is larger than the bundle's log",
                 expected=f"at least {prev.size} entries",
-                found=len(leaves),
+                found=tree.size,
             )
-        proof = consistency_proof(leaves, prev.size)
+        proof = tree.consistency_proof(prev.size)
         verify_consistency(prev.size, cp.size, proof, prev.root, cp.root)
         return (
             f"size {prev.size} -> {cp.size}: append-only (consistency proof of {len(proof)} hashes)"
@@ -405,7 +380,7 @@ def verify_bundle(
                 final = cp_holder[0] if cp_holder else None
                 if final is None:
                     raise VerificationError("the final checkpoint is unreadable")
-                proof = consistency_proof(leaves, size)
+                proof = tree.consistency_proof(size)
                 verify_consistency(size, final.size, proof, ecp.root, final.root)
                 for c in verify_cosignatures(text, roots.witness_keys(origin), now=now):
                     anchors.append((size, c.name, c.timestamp))
@@ -761,19 +736,11 @@ def _verify_draw(
 
     run(f"{prefix}.seed", seed_check)
 
-    instance_value: list[dict[str, Any]] = []
-
     def instance_check() -> str:
         if files is None:
             raise VerificationError(f"draws/{draw_id}/instance.json or result.json is missing")
-        try:
-            inst = json.loads(files.instance)
-        except ValueError as exc:
-            raise MalformedError(f"instance.json is not JSON: {exc}") from None
-        if not isinstance(inst, dict):
-            raise MalformedError("instance.json is not a JSON object")
-        instance_value.append(inst)
-        digest = drawmod.instance_digest(inst).hex()
+        inst, raw_digest = drawmod.read_instance(files.instance)
+        digest = raw_digest.hex()
         if digest != roster_digest_hex:
             raise VerificationError(
                 "instance.json (without seed) is not the roster frozen in draw.roster",

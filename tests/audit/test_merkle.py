@@ -18,9 +18,12 @@ from audit.errors import VerificationError
 from audit.merkle import (
     EMPTY_ROOT,
     CompactRange,
+    MerkleTree,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
+    leaf_hashes,
+    node_hash,
     root,
     verify_consistency,
     verify_inclusion,
@@ -315,3 +318,64 @@ def test_any_changed_entry_byte_changes_the_root(entries: list[bytes], data: st.
         verify_inclusion(
             leaf_hash(changed), i, len(leaves), inclusion_proof(leaves, i), root(leaves)
         )
+
+
+# Reference: RFC 9162 §2.1.1 MTH, §2.1.3.1 PATH and §2.1.4.1 SUBPROOF, written as the RFC's
+# recursive definitions over leaf hashes, to check the bulk bottom-up MerkleTree against.
+def _k(n: int) -> int:
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def _mth(d: list[bytes]) -> bytes:
+    if not d:
+        return EMPTY_ROOT
+    if len(d) == 1:
+        return d[0]
+    k = _k(len(d))
+    return node_hash(_mth(d[:k]), _mth(d[k:]))
+
+
+def _path(m: int, d: list[bytes]) -> list[bytes]:
+    if len(d) == 1:
+        return []
+    k = _k(len(d))
+    if m < k:
+        return [*_path(m, d[:k]), _mth(d[k:])]
+    return [*_path(m - k, d[k:]), _mth(d[:k])]
+
+
+def _subproof(m: int, d: list[bytes], b: bool) -> list[bytes]:
+    if m == len(d):
+        return [] if b else [_mth(d)]
+    k = _k(len(d))
+    if m <= k:
+        return [*_subproof(m, d[:k], b), _mth(d[k:])]
+    return [*_subproof(m - k, d[k:], False), _mth(d[:k])]
+
+
+@given(st.integers(0, 100))
+@settings(max_examples=50, deadline=None)
+def test_bulk_tree_equals_the_rfc_definitions(n: int) -> None:
+    d = leaf_hashes(b"%d" % i for i in range(n))
+    assert d == [leaf_hash(b"%d" % i) for i in range(n)]
+    tree = MerkleTree(d)
+    assert tree.root() == _mth(d) == root(d)
+    edge = CompactRange()
+    for x in d:
+        edge.append(x)
+    assert edge.root() == tree.root()
+    for m in range(n):
+        assert tree.inclusion_proof(m) == _path(m, d) == inclusion_proof(d, m)
+    for m in range(1, n):
+        assert tree.consistency_proof(m) == _subproof(m, d, True) == consistency_proof(d, m)
+    assert tree.consistency_proof(0) == tree.consistency_proof(n) == []
+
+
+def test_bulk_tree_rejects_bad_leaf_hashes() -> None:
+    with pytest.raises(VerificationError, match="leaf hash 1"):
+        MerkleTree([bytes(32), bytes(31)])
+    with pytest.raises(VerificationError, match="leaf hash 0"):
+        root(["x" * 32])  # type: ignore[list-item]
+    assert MerkleTree([bytearray(32)]).root() == bytes(32)
+    with pytest.raises(ValueError, match="not a node"):
+        MerkleTree([bytes(32)] * 5).subtree_root(1, 3)
