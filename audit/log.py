@@ -147,7 +147,10 @@ def parse_entry(raw: bytes, *, expected_seq: int | None = None) -> LogEntry:
             found=", ".join(sorted(keys)),
         )
     seq, time, kind, actor, body = (value[k] for k in ("seq", "time", "kind", "actor", "body"))
-    _check_fields(seq, time, kind, actor, body)
+    try:
+        _check_fields(seq, time, kind, actor, body)
+    except MalformedError as exc:
+        raise MalformedError(f"{where}: {exc.message}") from None
     if not _is_canonical(raw, value):
         raise MalformedError(f"{where}: bytes are not the RFC 8785 canonical form")
     if expected_seq is not None and seq != expected_seq:
