@@ -169,7 +169,8 @@ class LogScan:
     problems: list[str] = field(default_factory=list)
 
 
-_CHUNK = 16384
+#: Lines per bulk chunk: small enough for the chunk's objects to stay in the CPU caches.
+_CHUNK = 512
 _MAX_SAFE_INT = 2**53 - 1
 
 
@@ -271,13 +272,14 @@ def scan_entries(
 
     Returns the leaf hashes of all lines (valid or not), the parsed ``draw.*`` entries and the
     problems, each naming its entry. ``bulk=False`` checks line by line only (the reference the
-    bulk pass is tested against). ``progress(done)`` is called after each chunk.
+    bulk pass is tested against). ``progress(done)`` is called now and then.
     """
-    scan = LogScan(leaf_hashes(lines))
+    scan = LogScan([])
     last: tuple[str, str] | None = None
     with paused_gc():  # the chunks allocate many short-lived, acyclic objects
         for start in range(0, len(lines), _CHUNK):
             chunk = lines[start : start + _CHUNK]
+            scan.leaf_hashes += leaf_hashes(chunk)
             items = _bulk_chunk(chunk, start, last) if bulk else None
             if items is not None:
                 if any(k.startswith("draw.") for k in set(map(_KIND, items))):
@@ -290,7 +292,7 @@ def scan_entries(
                 del items
             else:
                 last = _check_lines(chunk, start, last, scan)
-            if progress is not None:
+            if progress is not None and (start // _CHUNK) % 64 == 0:
                 progress(start + len(chunk))
     return scan
 

@@ -218,13 +218,56 @@ def verify_bundle(
     if lottery_mod is not None and not callable(getattr(lottery_mod, "run", None)):
         lottery_mod = None
     report = Report(str(bundle_dir))
-    run = CheckRunner(report)
     origin = str(bundle.manifest.get("origin", ""))
     report.facts.update({"origin": origin, "log_size": len(bundle.entry_lines)})
 
+    tick = progress or (lambda _d, _c, _t: None)
+    # The log checks; the lines and the tree are let go before the draw checks run the
+    # lottery engine, which wants the memory.
+    entries, anchors = _verify_log(
+        report, bundle, roots, witnesses=witnesses, previous=previous, now=now, tick=tick
+    )
+    bundle.entry_lines = []
+
+    by_draw: dict[str, list[LogEntry]] = {}
+    for maybe in entries.values():
+        if maybe.kind.startswith("draw."):
+            by_draw.setdefault(str(maybe.body.get("draw")), []).append(maybe)
+    for draw_id in sorted(
+        set(bundle.draws)
+        | {str(d.get("id")) for d in bundle.manifest.get("draws", []) if isinstance(d, dict)}
+    ):
+        tick(f"verifying draw {draw_id}", 0, 1)
+        _verify_draw(
+            report,
+            draw_id,
+            by_draw.get(draw_id, []),
+            bundle,
+            roots,
+            beacon_mod,
+            lottery_mod,
+            anchors,
+        )
+        tick(f"verifying draw {draw_id}", 1, 1)
+    return report
+
+
+def _verify_log(
+    report: Report,
+    bundle: Bundle,
+    roots: TrustRoots,
+    *,
+    witnesses: int,
+    previous: str | None,
+    now: int | None,
+    tick: Progress,
+) -> tuple[dict[int, LogEntry], list[tuple[int, str, int]]]:
+    """The bundle.manifest and log.* checks; returns the parsed draw.* entries by seq and the
+    witness-timed anchors (tree size, witness, cosignature time)."""
+    run = CheckRunner(report)
+    origin = str(bundle.manifest.get("origin", ""))
     # One pass over the entries (audit.log.scan_entries): leaf hashes, the parsed draw.*
     # entries and the entries' problems; all reused by the later checks.
-    tick = progress or (lambda _d, _c, _t: None)
     total = len(bundle.entry_lines)
     scan = scan_entries(
         bundle.entry_lines, progress=lambda done: tick("checking log entries", done, total)
@@ -240,7 +283,7 @@ def verify_bundle(
     def manifest_check() -> str:
         problems = list(bundle.problems)
         m = bundle.manifest
-        if m.get("log_size") != len(bundle.entry_lines):
+        if m.get("log_size") != total:
             problems.append(
                 f"log_size is {m.get('log_size')!r} but entries.jsonl has {total} lines"
             )
@@ -394,28 +437,7 @@ def verify_bundle(
     if bundle.checkpoints:
         run("log.checkpoints", earlier_check)
     del signed_ok
-
-    by_draw: dict[str, list[LogEntry]] = {}
-    for maybe in entries.values():
-        if maybe.kind.startswith("draw."):
-            by_draw.setdefault(str(maybe.body.get("draw")), []).append(maybe)
-    for draw_id in sorted(
-        set(bundle.draws)
-        | {str(d.get("id")) for d in bundle.manifest.get("draws", []) if isinstance(d, dict)}
-    ):
-        tick(f"verifying draw {draw_id}", 0, 1)
-        _verify_draw(
-            report,
-            draw_id,
-            by_draw.get(draw_id, []),
-            bundle,
-            roots,
-            beacon_mod,
-            lottery_mod,
-            anchors,
-        )
-        tick(f"verifying draw {draw_id}", 1, 1)
-    return report
+    return entries, anchors
 
 
 @dataclass(slots=True)
