@@ -191,6 +191,8 @@ def test_unusual_but_valid_entries_pass() -> None:
     lines = _log(3)
     lines.append(entry_bytes(3, "2026-05-20T08:00:03.5Z", "x", "a", {"f": 1.5, "\U0001d516": 1}))
     lines.append(entry_bytes(4, "2026-05-20T08:00:04Z", "x", "a", {"\ufb01": "\U0001f600"}))
+    lines.append(entry_bytes(5, "2026-05-20T08:00:05Z", "x", "a", {"deep": [[[[[[1]]]]]]}))
+    lines.append(entry_bytes(6, "2026-05-20T08:00:06Z", "x", "a", {"n": -(2**53 - 1)}))
     assert scan_entries(lines).problems == []
 
 
