@@ -18,7 +18,8 @@ from audit.bundle import read_bundle
 from audit.checkpoint import Checkpoint, verify_checkpoint
 from audit.errors import MalformedError, VerificationError
 from audit.log import parse_entry
-from audit.merkle import consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency
+from audit.merkle import MerkleTree, leaf_hash, verify_consistency
+from audit.merkle import leaf_hashes as bulk_leaf_hashes
 from audit.proof import TLogProof, format_tlog_proof, parse_tlog_proof, verify_tlog_proof
 from audit.registration import check_record
 from audit.verify import CheckRunner, NotPerformed, Report
@@ -36,11 +37,12 @@ def make_receipt(leaf_hashes: Sequence[bytes], index: int, entry: bytes, checkpo
 
     cp = parse_checkpoint(note.parse_note(checkpoint).text)
     leaves = list(leaf_hashes[: cp.size])
-    if len(leaves) != cp.size or root(leaves) != cp.root:
+    tree = MerkleTree(leaves) if len(leaves) == cp.size else None
+    if tree is None or tree.root() != cp.root:
         raise MalformedError("the checkpoint does not match the given leaf hashes")
     if leaf_hash(entry) != leaves[index]:
         raise MalformedError(f"entry bytes are not those of leaf {index}")
-    return format_tlog_proof(index, inclusion_proof(leaves, index), checkpoint, extra=entry)
+    return format_tlog_proof(index, tree.inclusion_proof(index), checkpoint, extra=entry)
 
 
 def verify_receipt(
@@ -102,7 +104,7 @@ def verify_receipt(
         return f"bundle checkpoint (size {cps['bundle'].size}) signed by the log"
 
     bundle_ok = run("bundle.signature", bundle_signature)
-    leaves = [leaf_hash(line) for line in bundle.entry_lines]
+    tree = MerkleTree(bulk_leaf_hashes(bundle.entry_lines))
 
     def consistency() -> str:
         if not (receipt_ok and bundle_ok):
@@ -112,7 +114,7 @@ def verify_receipt(
             raise VerificationError(
                 "receipt is for another log", expected=new.origin, found=old.origin
             )
-        if root(leaves) != new.root or len(leaves) != new.size:
+        if tree.root() != new.root or tree.size != new.size:
             raise VerificationError("the bundle's entries do not match its checkpoint")
         if old.size > new.size:
             raise VerificationError(
@@ -120,9 +122,7 @@ def verify_receipt(
                 expected=f"at least {old.size}",
                 found=new.size,
             )
-        verify_consistency(
-            old.size, new.size, consistency_proof(leaves, old.size), old.root, new.root
-        )
+        verify_consistency(old.size, new.size, tree.consistency_proof(old.size), old.root, new.root)
         return f"published log (size {new.size}) extends the receipt's (size {old.size})"
 
     consistent = run("bundle.consistency", consistency)
