@@ -5,10 +5,13 @@ applicant (salted record hash), a full draw transcript (3 witnesses, a real dran
 beacon), the lottery run, a signed and cosigned checkpoint, and the bundle. Then, in the same
 process, measures
 
-- ``lottery``: recomputing the lottery alone (``lottery.run`` on instance.json), and
-- ``verify``:  ``audit.verify.verify_bundle`` -- every check, including that recomputation,
+- ``lottery``: recomputing the lottery alone (``lottery.run`` on instance.json's bytes), and
+- ``verify``:  ``audit.verify.verify_bundle`` -- every check, including that recomputation
+  (the real engine; its ``run`` is timed, so the output also splits verify into the
+  recomputation and the other checks),
 
-and prints the ratio verify / lottery (target: <= 2.0). Instance shape: schools = N/50, five
+and prints the ratio verify / lottery (target: <= 2.0), the load average (the machine may be
+shared: compare figures from one run) and the peak RSS of the verify step. Instance shape: schools = N/50, five
 distinct choices each drawn with Zipf-like popularity, 10% with a priority at their first
 choice, 2% in twin groups, deferred acceptance, single tie-breaking.
 
