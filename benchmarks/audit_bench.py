@@ -11,9 +11,10 @@ process, measures
   recomputation and the other checks),
 
 and prints the ratio verify / lottery (target: <= 2.0), the load average (the machine may be
-shared: compare figures from one run) and the peak RSS of the whole run (the build dominates it). Instance shape: schools = N/50, five
-distinct choices each drawn with Zipf-like popularity, 10% with a priority at their first
-choice, 2% in twin groups, deferred acceptance, single tie-breaking.
+shared: compare figures from one run) and the peak RSS of the whole run (the build dominates
+it). Instance shape: schools = N/50, five distinct choices each drawn with Zipf-like
+popularity, 10% with a priority at their first choice, 2% in twin groups, deferred acceptance,
+single tie-breaking.
 
     /work/venv/bin/python benchmarks/audit_bench.py [--applicants N] [--keep DIR]
 """
