@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,28 +53,46 @@ class Appended:
     root: bytes
 
 
-class _Tree:
-    """The locked log state plus its right edge, for one transaction."""
+class _Edge:
+    """The tree's right edge and last entry time, restored from ``log_state`` values; adds
+    entries in memory (the caller holds the state row's lock and stores the result)."""
 
-    def __init__(self, state: LogState) -> None:
+    def __init__(self, size: int, hashes: bytes, last_time: str) -> None:
         from audit.merkle import CompactRange
 
-        self.state = state
-        h = state.hashes
-        self.edge = CompactRange(state.size, [h[i : i + 32] for i in range(0, len(h), 32)])
+        self.edge = CompactRange(size, [hashes[i : i + 32] for i in range(0, len(hashes), 32)])
+        self.last_time = last_time
 
     def add(
-        self, ctx: Context, kind: str, actor: str, body: Mapping[str, object], queue_id: int | None
-    ) -> tuple[LogEntry, str]:
+        self, ctx: Context, kind: str, actor: str, body: Mapping[str, object]
+    ) -> tuple[int, str, bytes, bytes]:
+        """(seq, time, entry bytes, leaf hash) of the next entry."""
         from audit.log import entry_bytes
         from audit.merkle import leaf_hash
 
-        time = max(rfc3339(ctx.clock()), self.state.last_time)
+        time = max(rfc3339(ctx.clock()), self.last_time)
         seq = self.edge.size
         entry = entry_bytes(seq, time, kind, actor, body)
         lh = leaf_hash(entry)
         self.edge.append(lh)
-        self.state.last_time = time
+        self.last_time = time
+        return seq, time, entry, lh
+
+    def hashes(self) -> bytes:
+        return b"".join(self.edge.hashes())
+
+
+class _Tree(_Edge):
+    """The locked log state (ORM row) plus its right edge, for one transaction."""
+
+    def __init__(self, state: LogState) -> None:
+        super().__init__(state.size, state.hashes, state.last_time)
+        self.state = state
+
+    def add_entry(
+        self, ctx: Context, kind: str, actor: str, body: Mapping[str, object], queue_id: int | None
+    ) -> tuple[LogEntry, str]:
+        seq, time, entry, lh = self.add(ctx, kind, actor, body)
         return (
             LogEntry(seq=seq, kind=kind, time=time, entry=entry, leaf_hash=lh, queue_id=queue_id),
             time,
@@ -82,7 +100,8 @@ class _Tree:
 
     def store(self) -> None:
         self.state.size = self.edge.size
-        self.state.hashes = b"".join(self.edge.hashes())
+        self.state.hashes = self.hashes()
+        self.state.last_time = self.last_time
 
 
 async def _lock(session: AsyncSession) -> _Tree:
@@ -120,7 +139,8 @@ async def _drain(
         if not rows:
             return done
         entries = [
-            tree.add(ctx, kind, actor, json.loads(body), qid)[0] for qid, kind, actor, body in rows
+            tree.add_entry(ctx, kind, actor, json.loads(body), qid)[0]
+            for qid, kind, actor, body in rows
         ]
         await session.execute(
             sa.insert(LogEntry.__table__),
@@ -153,11 +173,48 @@ async def append(
     """Append one entry now, in the caller's transaction (after any queued records)."""
     tree = await _lock(session)
     await _drain(session, ctx, tree)
-    row, time = tree.add(ctx, kind, actor, body, None)
+    row, time = tree.add_entry(ctx, kind, actor, body, None)
     session.add(row)
     tree.store()
     await session.flush()
     return Appended(row.seq, time, row.entry, tree.edge.size, tree.edge.root())
+
+
+# The batch append on a raw asyncpg connection (PostgreSQL): the state row's lock, then the
+# entries and the new state in one statement.
+_PG_LOCK = "SELECT size, hashes, last_time FROM log_state WHERE id = 1 FOR UPDATE"
+_PG_APPEND = """\
+WITH e AS (
+  INSERT INTO log_entries (seq, kind, time, entry, leaf_hash, queue_id)
+  SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::varchar[], $4::bytea[], $5::bytea[],
+    $6::bigint[])
+)
+UPDATE log_state SET size = $7, hashes = $8, last_time = $9 WHERE id = 1"""
+
+
+async def append_batch_pg(
+    conn: Any, ctx: Context, records: Sequence[tuple[str, str, Mapping[str, object], int]]
+) -> list[tuple[int, str, bytes]]:
+    """Append ``records`` (kind, actor, body, record id) in this order, in the caller's
+    transaction on ``conn`` (an asyncpg connection): lock the state row, add the entries in
+    memory, write them and the new state with one statement. Returns (seq, time, entry) per
+    record. Two round trips whatever the batch size; the lock is held until the caller commits,
+    so seqs stay contiguous across every writer (direct appends and sequencers take the same
+    lock). Queued records are left to their sequencers: a batch needs no order relative to them.
+    The record id links an entry to its row (``log_entries.queue_id``)."""
+    if not records:
+        return []
+    size, hashes, last_time = await conn.fetchrow(_PG_LOCK)
+    edge = _Edge(size, hashes, last_time)
+    out = []
+    cols: tuple[list[Any], ...] = ([], [], [], [], [], [])
+    for kind, actor, body, record_id in records:
+        seq, time, entry, lh = edge.add(ctx, kind, actor, body)
+        out.append((seq, time, entry))
+        for col, value in zip(cols, (seq, kind, time, entry, lh, record_id), strict=True):
+            col.append(value)
+    await conn.execute(_PG_APPEND, *cols, edge.edge.size, edge.hashes(), edge.last_time)
+    return out
 
 
 async def enqueue(session: AsyncSession, kind: str, actor: str, body: Mapping[str, object]) -> int:

@@ -1,0 +1,203 @@
+"""Group commit of registrations on PostgreSQL (the fast path of ``service.register``).
+
+Theory of operation. A registration that passed every check the request itself can make (ID
+number, age, choices and claims against the cached campaign rules and schools) and has been
+sealed (encrypted record, salt, digest, log body) is handed to its process's
+:class:`RegistrationBatcher` and waits. The batcher writes everything waiting in one
+transaction on one pooled connection (raw asyncpg, no ORM), three statements whatever the
+batch size:
+
+1. campaign check and inserts in one statement: lock the batch's campaigns ``FOR SHARE`` where
+   they are open and inside their window (as the ORM path does, so a phase change waits for the
+   batch), and insert the applications of those campaigns with ``ON CONFLICT (campaign_id,
+   active_index) DO NOTHING``; each inserted row gets a record id from the log queue's id
+   sequence (``log_queue_id``, linking the application to its log entry);
+2. lock the log state row and append one ``registration`` entry per inserted row, in arrival
+   order (:func:`admissions.auditlog.service.append_batch_pg`);
+3. commit.
+
+Only then does each request get its answer: its entry (a 201 is sent only after the commit that
+made the application and its log entry durable, together); ``DUPLICATE`` when its row was not
+inserted because the child already has an active application in that campaign (or the same
+child came twice in the batch: the first one wins) -> the same 409 as the ORM path; or
+``FALLBACK`` when its campaign was not open or outside the window -- the request then takes the
+ORM path, which raises the precise error. A batch that PostgreSQL refuses as a whole (e.g. a
+deadlock, an application-number collision) rolled back, and every request in it takes the ORM
+path on its own, so one bad row cannot fail the others; a lost connection fails the batch's
+requests (500), as it would fail a single one.
+
+While one batch is being written the next one gathers (no timer): under load a batch holds
+about as many registrations as arrived during one write, at low load it holds one and costs
+what a single registration would. Rows are inserted sorted by (campaign, blind index), so two
+batches never wait for each other's uniqueness checks in opposite orders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from admissions.auditlog.service import append_batch_pg
+from admissions.context import Context
+
+MAX_BATCH = 500  # registrations per transaction (bounds the log lock's hold time)
+
+_INSERT = """\
+WITH c AS (
+  SELECT id FROM campaigns
+  WHERE id = ANY($1::varchar[]) AND phase = 'open' AND open_at <= $2 AND close_at > $2
+  FOR SHARE
+), ins AS (
+  INSERT INTO applications (
+    number, campaign_id, parent_id, district, status, active_index, group_id, choices, claims,
+    personal, record_sha256, review_status, review_reason, appeal_status, appeal, log_queue_id,
+    created_at, updated_at)
+  SELECT u.number, u.campaign_id, u.parent_id, u.district, 'active', u.active_index, NULL,
+    u.choices::json, u.claims::json, u.personal, u.record_sha256, 'pending', NULL, 'none', NULL,
+    nextval('log_queue_id_seq'), $2, $2
+  FROM unnest($3::varchar[], $4::varchar[], $5::integer[], $6::varchar[], $7::varchar[],
+    $8::text[], $9::text[], $10::bytea[], $11::varchar[])
+    AS u(number, campaign_id, parent_id, district, active_index, choices, claims, personal,
+      record_sha256)
+  WHERE u.campaign_id IN (SELECT id FROM c)
+  ON CONFLICT (campaign_id, active_index) DO NOTHING
+  RETURNING number, log_queue_id
+)
+SELECT true, number, log_queue_id FROM ins
+UNION ALL
+SELECT false, id, NULL FROM c"""
+
+
+@dataclass(eq=False)
+class Registration:
+    """A checked, sealed registration waiting for its batch."""
+
+    number: str
+    campaign_id: str
+    parent_id: int
+    district: str
+    active_index: str
+    choices: Any  # JSON-ready
+    claims: Any
+    personal: bytes
+    record_sha256: str
+    actor: str
+    body: dict[str, Any]  # the log entry's body
+    done: asyncio.Future[Written | str] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+@dataclass(frozen=True)
+class Written:
+    """A committed registration: its log entry and the time the batch stamped it with."""
+
+    seq: int
+    time: str
+    entry: bytes
+    at: datetime
+
+
+DUPLICATE = "duplicate"  # the child already has an active application in the campaign
+FALLBACK = "fallback"  # campaign not open / outside its window, or the batch was refused
+
+
+class RegistrationBatcher:
+    """One per engine and event loop (:func:`batcher`)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._waiting: list[Registration] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, ctx: Context, reg: Registration) -> Written | str:
+        """Wait until ``reg`` is committed (:class:`Written`) or refused (``DUPLICATE``,
+        ``FALLBACK``)."""
+        self._waiting.append(reg)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(ctx))
+        return await reg.done
+
+    async def _run(self, ctx: Context) -> None:
+        import asyncpg
+
+        while self._waiting:
+            batch = self._waiting[:MAX_BATCH]
+            del self._waiting[:MAX_BATCH]
+            try:
+                results = await self._write(ctx, batch)
+            except asyncpg.PostgresError:  # refused and rolled back: each on its own
+                results = [FALLBACK] * len(batch)
+            except BaseException as exc:  # e.g. a lost connection: outcome unknown -> error
+                for reg in batch:
+                    if not reg.done.done():
+                        reg.done.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for reg, result in zip(batch, results, strict=True):
+                if not reg.done.done():
+                    reg.done.set_result(result)
+
+    async def _write(self, ctx: Context, batch: list[Registration]) -> list[Written | str]:
+        at = ctx.clock()
+        naive = at.astimezone(UTC).replace(tzinfo=None)  # UTCDateTime stores naive UTC
+        rows = sorted(batch, key=lambda r: (r.campaign_id, r.active_index))
+        cols = (
+            [r.number for r in rows],
+            [r.campaign_id for r in rows],
+            [r.parent_id for r in rows],
+            [r.district for r in rows],
+            [r.active_index for r in rows],
+            [json.dumps(r.choices) for r in rows],
+            [json.dumps(r.claims) for r in rows],
+            [r.personal for r in rows],
+            [r.record_sha256 for r in rows],
+        )
+        campaigns = sorted({r.campaign_id for r in rows})
+        async with self._engine.connect() as sa_conn:
+            conn = (await sa_conn.get_raw_connection()).driver_connection
+            assert conn is not None
+            async with conn.transaction():
+                inserted: dict[str, int] = {}
+                open_: set[str] = set()
+                for is_row, key, record_id in await conn.fetch(_INSERT, campaigns, naive, *cols):
+                    if is_row:
+                        inserted[key] = record_id
+                    else:
+                        open_.add(key)
+                logged = [r for r in batch if r.number in inserted]
+                entries = await append_batch_pg(
+                    conn,
+                    ctx,
+                    [("registration", r.actor, r.body, inserted[r.number]) for r in logged],
+                )
+        by_number = {
+            r.number: Written(seq, time, entry, at)
+            for r, (seq, time, entry) in zip(logged, entries, strict=True)
+        }
+        return [
+            by_number.get(r.number) or (DUPLICATE if r.campaign_id in open_ else FALLBACK)
+            for r in batch
+        ]
+
+
+_BATCHERS: weakref.WeakKeyDictionary[AsyncEngine, dict[int, RegistrationBatcher]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def batcher(engine: AsyncEngine) -> RegistrationBatcher:
+    """The batcher of ``engine`` on the running event loop."""
+    loops = _BATCHERS.setdefault(engine, {})
+    loop_id = id(asyncio.get_running_loop())
+    b = loops.get(loop_id)
+    if b is None:
+        b = loops[loop_id] = RegistrationBatcher(engine)
+    return b
