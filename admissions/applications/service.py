@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidComponent
 
@@ -70,7 +70,11 @@ def parse_id_number(value: str) -> tuple[str, date, str]:
     birth year); return (number, birth date, sex: 17th digit odd = male).
     Errors name the field and the rule, never the value."""
     field = "child.id_number"
-    number = ric.compact(value)
+    # stdnum's compact() (look-alike characters mapped to ASCII -- of ASCII ones only "`" ->
+    # "'" --, upper case, stripped), done directly for the usual all-ASCII input: the same
+    # result (tested), several times cheaper.
+    ascii_ = value.isascii()
+    number = value.replace("`", "'").upper().strip() if ascii_ else ric.compact(value)
     if len(number) != 18:
         raise InvalidInput(field, "must have 18 characters")
     if not number[:17].isdigit() or not number[:17].isascii() or number[17] not in "0123456789X":
@@ -341,7 +345,7 @@ def _static_key(campaign_id: str) -> str:
 
 
 async def _register_fast(
-    session: AsyncSession,
+    engine: Any,
     ctx: Context,
     actor: Principal,
     campaign_id: str,
@@ -355,7 +359,6 @@ async def _register_fast(
     validation problem, campaign not open or outside its window, a batch refused as a whole):
     the caller then takes the ORM path, which raises the precise error in the usual order. A
     duplicate child -> 409, as on the ORM path."""
-    engine = session.bind
     if data.bundle_with is not None or engine is None or engine.dialect.name != "postgresql":
         return None
     static = ctx.schools_cache.get(_static_key(campaign_id))
@@ -384,7 +387,6 @@ async def _register_fast(
         number, campaign_id, actor.id, data.district, blind, choices, claims, ct, digest,
         actor.actor, body,
     )  # fmt: skip
-    assert isinstance(engine, AsyncEngine)
     result = await batcher(engine).submit(ctx, reg)
     if result == DUPLICATE:
         raise _duplicate()
@@ -419,13 +421,49 @@ def _duplicate() -> Conflict:
 async def register(
     session: AsyncSession, ctx: Context, actor: Principal, campaign_id: str, data: ApplicationIn
 ) -> ApplicationOut:
+    """Register a child (own transaction; group-committed on PostgreSQL when it can be)."""
     parsed = parse_id_number(data.child.id_number)
-    id_number, birth, sex = parsed
-    blind = ctx.blind(id_number)
+    blind = ctx.blind(parsed[0])
     number = new_number()
-    fast = await _register_fast(session, ctx, actor, campaign_id, data, parsed, blind, number)
+    fast = await _register_fast(session.bind, ctx, actor, campaign_id, data, parsed, blind, number)
     if fast is not None:
         return fast
+    return await _register_orm(session, ctx, actor, campaign_id, data, parsed, blind, number)
+
+
+async def register_new_session(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    ctx: Context,
+    actor: Principal,
+    campaign_id: str,
+    data: ApplicationIn,
+) -> ApplicationOut:
+    """:func:`register` for the route: a session is opened only if the ORM path is taken (the
+    group-committed path needs none)."""
+    parsed = parse_id_number(data.child.id_number)
+    blind = ctx.blind(parsed[0])
+    number = new_number()
+    engine = sessionmaker.kw.get("bind")
+    fast = await _register_fast(engine, ctx, actor, campaign_id, data, parsed, blind, number)
+    if fast is not None:
+        return fast
+    async with sessionmaker() as session:
+        return await _register_orm(session, ctx, actor, campaign_id, data, parsed, blind, number)
+
+
+async def _register_orm(
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal,
+    campaign_id: str,
+    data: ApplicationIn,
+    parsed: tuple[str, date, str],
+    blind: str,
+    number: str,
+) -> ApplicationOut:
+    """The registration as one ORM transaction (SQLite, bundles, and every case the group
+    commit leaves out); raises the precise error."""
+    id_number, birth, sex = parsed
     try:
         async with session.begin():
             c = await load_campaign_shared(session, campaign_id)

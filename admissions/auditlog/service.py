@@ -64,13 +64,19 @@ class _Edge:
         self.last_time = last_time
 
     def add(
-        self, ctx: Context, kind: str, actor: str, body: Mapping[str, object]
+        self,
+        ctx: Context,
+        kind: str,
+        actor: str,
+        body: Mapping[str, object],
+        now: str | None = None,
     ) -> tuple[int, str, bytes, bytes]:
-        """(seq, time, entry bytes, leaf hash) of the next entry."""
+        """(seq, time, entry bytes, leaf hash) of the next entry; its time is the clock (or
+        ``now``, read once for a batch) but never earlier than the previous entry's."""
         from audit.log import entry_bytes
         from audit.merkle import leaf_hash
 
-        time = max(rfc3339(ctx.clock()), self.last_time)
+        time = max(now or rfc3339(ctx.clock()), self.last_time)
         seq = self.edge.size
         entry = entry_bytes(seq, time, kind, actor, body)
         lh = leaf_hash(entry)
@@ -206,10 +212,11 @@ async def append_batch_pg(
         return []
     size, hashes, last_time = await conn.fetchrow(_PG_LOCK)
     edge = _Edge(size, hashes, last_time)
+    now = rfc3339(ctx.clock())
     out = []
     cols: tuple[list[Any], ...] = ([], [], [], [], [], [])
     for kind, actor, body, record_id in records:
-        seq, time, entry, lh = edge.add(ctx, kind, actor, body)
+        seq, time, entry, lh = edge.add(ctx, kind, actor, body, now)
         out.append((seq, time, entry))
         for col, value in zip(cols, (seq, kind, time, entry, lh, record_id), strict=True):
             col.append(value)
