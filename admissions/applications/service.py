@@ -64,17 +64,22 @@ def new_number() -> str:
     return f"{s[:4]}-{s[4:8]}-{s[8:]}"
 
 
+def compact_id(value: str) -> str:
+    """``stdnum.cn.ric.compact``: look-alike characters mapped to ASCII, upper case, stripped.
+    Done directly for the usual all-ASCII input (of ASCII characters stdnum maps only "`" to
+    "'"): the same result (property-tested), several times cheaper."""
+    if value.isascii():
+        return value.replace("`", "'").upper().strip()
+    return ric.compact(value)
+
+
 def parse_id_number(value: str) -> tuple[str, date, str]:
     """Validate a GB 11643-1999 citizen ID number (python-stdnum ``stdnum.cn.ric``: 17 digits,
     ISO 7064 MOD 11-2 check character, a real birth date, a region code that existed in the
     birth year); return (number, birth date, sex: 17th digit odd = male).
     Errors name the field and the rule, never the value."""
     field = "child.id_number"
-    # stdnum's compact() (look-alike characters mapped to ASCII -- of ASCII ones only "`" ->
-    # "'" --, upper case, stripped), done directly for the usual all-ASCII input: the same
-    # result (tested), several times cheaper.
-    ascii_ = value.isascii()
-    number = value.replace("`", "'").upper().strip() if ascii_ else ric.compact(value)
+    number = compact_id(value)
     if len(number) != 18:
         raise InvalidInput(field, "must have 18 characters")
     if not number[:17].isdigit() or not number[:17].isascii() or number[17] not in "0123456789X":
