@@ -4,17 +4,20 @@ Theory of operation. A registration that passed every check the request itself c
 number, age, choices and claims against the cached campaign rules and schools) and has been
 sealed (encrypted record, salt, digest, log body) is handed to its process's
 :class:`RegistrationBatcher` and waits. The batcher writes everything waiting in one
-transaction on one pooled connection (raw asyncpg, no ORM), three statements whatever the
+transaction on one pooled connection (raw asyncpg, no ORM), four round trips whatever the
 batch size:
 
-1. campaign check and inserts in one statement: lock the batch's campaigns ``FOR SHARE`` where
-   they are open and inside their window (as the ORM path does, so a phase change waits for the
-   batch), and insert the applications of those campaigns with ``ON CONFLICT (campaign_id,
-   active_index) DO NOTHING``; each inserted row gets a record id from the log queue's id
-   sequence (``log_queue_id``, linking the application to its log entry);
-2. lock the log state row and append one ``registration`` entry per inserted row, in arrival
-   order (:func:`admissions.auditlog.service.append_batch_pg`);
-3. commit.
+1. ``BEGIN``;
+2. one statement, in this order: lock the batch's campaigns ``FOR SHARE`` where they are open
+   and inside their window (as the ORM path does, so a phase change waits for the batch);
+   insert the applications of those campaigns with ``ON CONFLICT (campaign_id, active_index) DO
+   NOTHING`` -- each inserted row gets a record id from the log queue's id sequence
+   (``log_queue_id``, linking the application to its log entry); then, once every insert is
+   done, lock the log state row ``FOR UPDATE`` and read it (the same lock order as a phase
+   change: campaign, then log state);
+3. append one ``registration`` entry per inserted row, in arrival order, and the new tree
+   state (:func:`admissions.auditlog.service.append_batch_pg`, one statement);
+4. ``COMMIT``.
 
 Only then does each request get its answer: its entry (a 201 is sent only after the commit that
 made the application and its log entry durable, together); ``DUPLICATE`` when its row was not
@@ -68,10 +71,16 @@ WITH c AS (
   WHERE u.campaign_id IN (SELECT id FROM c)
   ON CONFLICT (campaign_id, active_index) DO NOTHING
   RETURNING number, log_queue_id
+), s AS (
+  SELECT size, hashes, last_time FROM log_state
+  WHERE id = 1 AND (SELECT count(*) FROM ins) >= 0
+  FOR UPDATE
 )
-SELECT true, number, log_queue_id FROM ins
+SELECT 'a', number, log_queue_id, NULL::bytea, NULL::varchar FROM ins
 UNION ALL
-SELECT false, id, NULL FROM c"""
+SELECT 'c', id, NULL, NULL, NULL FROM c
+UNION ALL
+SELECT 's', NULL, size, hashes, last_time FROM s"""
 
 
 @dataclass(eq=False)
@@ -167,16 +176,23 @@ class RegistrationBatcher:
             async with conn.transaction():
                 inserted: dict[str, int] = {}
                 open_: set[str] = set()
-                for is_row, key, record_id in await conn.fetch(_INSERT, campaigns, naive, *cols):
-                    if is_row:
-                        inserted[key] = record_id
-                    else:
+                state: tuple[int, bytes, str] | None = None
+                for what, key, n, hashes, last_time in await conn.fetch(
+                    _INSERT, campaigns, naive, *cols
+                ):
+                    if what == "a":
+                        inserted[key] = n
+                    elif what == "c":
                         open_.add(key)
+                    else:
+                        state = (n, hashes, last_time)
+                assert state is not None
                 logged = [r for r in batch if r.number in inserted]
                 entries = await append_batch_pg(
                     conn,
                     ctx,
                     [("registration", r.actor, r.body, inserted[r.number]) for r in logged],
+                    state,
                 )
         by_number = {
             r.number: Written(seq, time, entry, at)

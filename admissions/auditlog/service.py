@@ -199,18 +199,23 @@ UPDATE log_state SET size = $7, hashes = $8, last_time = $9 WHERE id = 1"""
 
 
 async def append_batch_pg(
-    conn: Any, ctx: Context, records: Sequence[tuple[str, str, Mapping[str, object], int]]
+    conn: Any,
+    ctx: Context,
+    records: Sequence[tuple[str, str, Mapping[str, object], int]],
+    locked: tuple[int, bytes, str] | None = None,
 ) -> list[tuple[int, str, bytes]]:
     """Append ``records`` (kind, actor, body, record id) in this order, in the caller's
     transaction on ``conn`` (an asyncpg connection): lock the state row, add the entries in
     memory, write them and the new state with one statement. Returns (seq, time, entry) per
-    record. Two round trips whatever the batch size; the lock is held until the caller commits,
-    so seqs stay contiguous across every writer (direct appends and sequencers take the same
-    lock). Queued records are left to their sequencers: a batch needs no order relative to them.
-    The record id links an entry to its row (``log_entries.queue_id``)."""
+    record. ``locked``: the state row's (size, hashes, last_time) when the caller's own
+    statement already locked it (``SELECT ... FROM log_state WHERE id = 1 FOR UPDATE``), which
+    saves a round trip. The lock is held until the caller commits, so seqs stay contiguous
+    across every writer (direct appends and sequencers take the same lock). Queued records are
+    left to their sequencers: a batch needs no order relative to them. The record id links an
+    entry to its row (``log_entries.queue_id``)."""
     if not records:
         return []
-    size, hashes, last_time = await conn.fetchrow(_PG_LOCK)
+    size, hashes, last_time = locked or await conn.fetchrow(_PG_LOCK)
     edge = _Edge(size, hashes, last_time)
     now = rfc3339(ctx.clock())
     out = []
