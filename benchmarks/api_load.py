@@ -263,7 +263,7 @@ def start_profiles(server_pgid: int, out_dir: str, seconds: float) -> list[subpr
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     return [
         subprocess.Popen(
-            [pyspy, "record", "-p", str(pid), "-d", str(max(1, int(seconds))), "-r", "200", "--gil",
+            [pyspy, "record", "-p", str(pid), "-d", str(max(1, int(seconds))), "-r", "500", "--gil",
              "-f", "raw", "-o", os.path.join(out_dir, f"worker-{pid}.txt")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -4,7 +4,7 @@ Theory of operation. A registration that passed every check the request itself c
 number, age, choices and claims against the cached campaign rules and schools) and has been
 sealed (encrypted record, salt, digest, log body) is handed to its process's
 :class:`RegistrationBatcher` and waits. The batcher writes everything waiting in one
-transaction on one pooled connection (raw asyncpg, no ORM), four round trips whatever the
+transaction on one pooled connection (raw asyncpg, no ORM), three round trips whatever the
 batch size:
 
 1. ``BEGIN``;
@@ -15,9 +15,9 @@ batch size:
    (``log_queue_id``, linking the application to its log entry); then, once every insert is
    done, lock the log state row ``FOR UPDATE`` and read it (the same lock order as a phase
    change: campaign, then log state);
-3. append one ``registration`` entry per inserted row, in arrival order, and the new tree
-   state (:func:`admissions.auditlog.service.append_batch_pg`, one statement);
-4. ``COMMIT``.
+3. one ``registration`` entry per inserted row, in arrival order, and the new tree state
+   (:func:`admissions.auditlog.service.append_script`, one statement), sent together with
+   ``COMMIT``: the log lock is held for this one round trip.
 
 Only then does each request get its answer: its entry (a 201 is sent only after the commit that
 made the application and its log entry durable, together); ``DUPLICATE`` when its row was not
@@ -46,7 +46,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from admissions.auditlog.service import append_batch_pg
+from admissions.auditlog.service import append_script
 from admissions.context import Context
 
 MAX_BATCH = 500  # registrations per transaction (bounds the log lock's hold time)
@@ -173,7 +173,8 @@ class RegistrationBatcher:
         async with self._engine.connect() as sa_conn:
             conn = (await sa_conn.get_raw_connection()).driver_connection
             assert conn is not None
-            async with conn.transaction():
+            await conn.execute("BEGIN")
+            try:
                 inserted: dict[str, int] = {}
                 open_: set[str] = set()
                 state: tuple[int, bytes, str] | None = None
@@ -188,12 +189,16 @@ class RegistrationBatcher:
                         state = (n, hashes, last_time)
                 assert state is not None
                 logged = [r for r in batch if r.number in inserted]
-                entries = await append_batch_pg(
-                    conn,
+                sql, entries = append_script(
                     ctx,
                     [("registration", r.actor, r.body, inserted[r.number]) for r in logged],
                     state,
                 )
+                # entries, state and COMMIT in one round trip (simple query protocol)
+                await conn.execute(sql + "; COMMIT")
+            finally:
+                if conn.is_in_transaction():
+                    await conn.execute("ROLLBACK")
         by_number = {
             r.number: Written(seq, time, entry, at)
             for r, (seq, time, entry) in zip(logged, entries, strict=True)
