@@ -50,6 +50,7 @@ from admissions.auditlog.service import append_script
 from admissions.context import Context
 
 MAX_BATCH = 500  # registrations per transaction (bounds the log lock's hold time)
+WRITERS = 2  # batches in flight per process: one holding the log lock, the next queued on it
 
 _INSERT = """\
 WITH c AS (
@@ -123,15 +124,26 @@ class RegistrationBatcher:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._waiting: list[Registration] = []
-        self._task: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
 
     async def submit(self, ctx: Context, reg: Registration) -> Written | str:
         """Wait until ``reg`` is committed (:class:`Written`) or refused (``DUPLICATE``,
         ``FALLBACK``)."""
         self._waiting.append(reg)
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(ctx))
+        if not self._writers:
+            self._start(ctx)
         return await reg.done
+
+    def _start(self, ctx: Context) -> None:
+        task = asyncio.create_task(self._run(ctx))
+        self._writers.add(task)
+        task.add_done_callback(self._writers.discard)
+
+    def _locked(self, ctx: Context) -> None:
+        """A batch holds the log lock: the next batch may start now (its BEGIN and inserts
+        overlap this one's commit, and it waits for the lock inside PostgreSQL)."""
+        if self._waiting and len(self._writers) < WRITERS:
+            self._start(ctx)
 
     async def _run(self, ctx: Context) -> None:
         import asyncpg
@@ -149,10 +161,12 @@ class RegistrationBatcher:
                         reg.done.set_exception(exc)
                 if not isinstance(exc, Exception):
                     raise
-                continue
-            for reg, result in zip(batch, results, strict=True):
+                results = []
+            for reg, result in zip(batch, results, strict=False):
                 if not reg.done.done():
                     reg.done.set_result(result)
+            if len(self._writers) > 1:  # the other writer goes on (and starts the next)
+                return
 
     async def _write(self, ctx: Context, batch: list[Registration]) -> list[Written | str]:
         at = ctx.clock()
@@ -188,6 +202,7 @@ class RegistrationBatcher:
                     else:
                         state = (n, hashes, last_time)
                 assert state is not None
+                self._locked(ctx)
                 logged = [r for r in batch if r.number in inserted]
                 sql, entries = append_script(
                     ctx,
