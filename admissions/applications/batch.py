@@ -124,49 +124,56 @@ class RegistrationBatcher:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._waiting: list[Registration] = []
-        self._writers: set[asyncio.Task[None]] = set()
+        self._active = 0  # writers running (counted down before their task ends)
+        self._tasks: set[asyncio.Task[None]] = set()  # strong references
 
     async def submit(self, ctx: Context, reg: Registration) -> Written | str:
         """Wait until ``reg`` is committed (:class:`Written`) or refused (``DUPLICATE``,
         ``FALLBACK``)."""
         self._waiting.append(reg)
-        if not self._writers:
+        if not self._active:
             self._start(ctx)
         return await reg.done
 
     def _start(self, ctx: Context) -> None:
+        self._active += 1
         task = asyncio.create_task(self._run(ctx))
-        self._writers.add(task)
-        task.add_done_callback(self._writers.discard)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _locked(self, ctx: Context) -> None:
         """A batch holds the log lock: the next batch may start now (its BEGIN and inserts
         overlap this one's commit, and it waits for the lock inside PostgreSQL)."""
-        if self._waiting and len(self._writers) < WRITERS:
+        if self._waiting and self._active < WRITERS:
             self._start(ctx)
 
     async def _run(self, ctx: Context) -> None:
         import asyncpg
 
-        while self._waiting:
-            batch = self._waiting[:MAX_BATCH]
-            del self._waiting[:MAX_BATCH]
-            try:
-                results = await self._write(ctx, batch)
-            except asyncpg.PostgresError:  # refused and rolled back: each on its own
-                results = [FALLBACK] * len(batch)
-            except BaseException as exc:  # e.g. a lost connection: outcome unknown -> error
-                for reg in batch:
+        try:
+            while self._waiting:
+                batch = self._waiting[:MAX_BATCH]
+                del self._waiting[:MAX_BATCH]
+                try:
+                    results = await self._write(ctx, batch)
+                except asyncpg.PostgresError:  # refused and rolled back: each on its own
+                    results = [FALLBACK] * len(batch)
+                except BaseException as exc:  # e.g. a lost connection: outcome unknown
+                    for reg in batch:
+                        if not reg.done.done():
+                            reg.done.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    results = []
+                for reg, result in zip(batch, results, strict=False):
                     if not reg.done.done():
-                        reg.done.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-                results = []
-            for reg, result in zip(batch, results, strict=False):
-                if not reg.done.done():
-                    reg.done.set_result(result)
-            if len(self._writers) > 1:  # the other writer goes on (and starts the next)
-                return
+                        reg.done.set_result(result)
+                if self._active > 1:  # the other writer goes on (and starts the next)
+                    return
+        finally:
+            # no await between the last check of ``_waiting`` and this: a registration
+            # submitted from now on starts a writer of its own
+            self._active -= 1
 
     async def _write(self, ctx: Context, batch: list[Registration]) -> list[Written | str]:
         at = ctx.clock()

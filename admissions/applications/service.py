@@ -436,6 +436,17 @@ async def register(
     return await _register_orm(session, ctx, actor, campaign_id, data, parsed, blind, number)
 
 
+async def register_fast(
+    engine: Any, ctx: Context, actor: Principal, campaign_id: str, data: ApplicationIn
+) -> ApplicationOut | None:
+    """The group-committed registration alone (``applications.front``): the application, or
+    ``None`` when it takes the ORM path; nothing is written unless it succeeds. Raises the
+    same errors as :func:`register` for a bad ID number and a duplicate child."""
+    parsed = parse_id_number(data.child.id_number)
+    blind = ctx.blind(parsed[0])
+    return await _register_fast(engine, ctx, actor, campaign_id, data, parsed, blind, new_number())
+
+
 async def register_new_session(
     sessionmaker: async_sessionmaker[AsyncSession],
     ctx: Context,

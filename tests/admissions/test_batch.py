@@ -116,7 +116,7 @@ async def test_one_batch_with_a_duplicate_and_a_closed_campaign(world: Api, back
     results = await asyncio.gather(*(b.submit(api.ctx, r) for r in regs))
     assert [type(r).__name__ if isinstance(r, Written) else r for r in results] == [
         "Written", "Written", DUPLICATE, DUPLICATE, FALLBACK, "Written",
-    ]  # fmt: skip
+    ], results  # fmt: skip
     written = [r for r in results if isinstance(r, Written)]
     assert [w.seq for w in written] == list(range(before[1], before[1] + 3))  # arrival order
     assert await api.counts() == (before[0] + 3, before[1] + 3, before[2] + 3)
