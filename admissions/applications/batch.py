@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +49,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from admissions.auditlog.service import append_script
 from admissions.context import Context
+
+log = logging.getLogger("paiwei.admissions")
 
 MAX_BATCH = 500  # registrations per transaction (bounds the log lock's hold time)
 WRITERS = 2  # batches in flight per process: one holding the log lock, the next queued on it
@@ -156,7 +159,12 @@ class RegistrationBatcher:
                 del self._waiting[:MAX_BATCH]
                 try:
                     results = await self._write(ctx, batch)
-                except asyncpg.PostgresError:  # refused and rolled back: each on its own
+                except asyncpg.PostgresError as exc:  # refused, rolled back: each on its own
+                    # type and SQLSTATE only: the message could quote a row's values
+                    log.warning(
+                        "registration batch of %d refused (%s, SQLSTATE %s): retried one by one",
+                        len(batch), type(exc).__name__, getattr(exc, "sqlstate", "?"),
+                    )  # fmt: skip
                     results = [FALLBACK] * len(batch)
                 except BaseException as exc:  # e.g. a lost connection: outcome unknown
                     for reg in batch:

@@ -70,7 +70,16 @@ async def _log_is_consistent(api: Api) -> list[bytes]:
     return [r.entry for r in rows]
 
 
-def _registration(api: Api, serial: int, campaign: str | None = None) -> Registration:
+async def _parent_id(api: Api) -> int:
+    from admissions.accounts.models import User
+
+    async with api.db() as s, s.begin():
+        return int((await s.execute(sa.select(User.id).where(User.username == "p1"))).scalar_one())
+
+
+def _registration(
+    api: Api, serial: int, campaign: str | None = None, parent: int = 0
+) -> Registration:
     """A sealed registration as ``service._register_fast`` hands it to the batcher."""
     from admissions.applications.service import new_number
 
@@ -80,14 +89,14 @@ def _registration(api: Api, serial: int, campaign: str | None = None) -> Registr
     return Registration(
         number=number,
         campaign_id=campaign or api.campaign_id,
-        parent_id=1,
+        parent_id=parent,
         district="liangxi",
         active_index=blind,
         choices=choices,
         claims=[],
         personal=api.ctx.cipher.encrypt(b"{}", number.encode()),
         record_sha256="00" * 32,
-        actor="parent#1",
+        actor=f"parent#{parent}",
         body={"application": number, "campaign": campaign or api.campaign_id, "group": None},
     )
 
@@ -104,13 +113,14 @@ async def test_one_batch_with_a_duplicate_and_a_closed_campaign(world: Api, back
     before = await api.counts()
     async with api.db() as s:
         engine = s.bind
+    p = await _parent_id(api)
     regs = [
-        _registration(api, 401),
-        _registration(api, 402),
-        _registration(api, 401),  # same child again in the same batch
-        _registration(api, 400),  # already registered before the batch
-        _registration(api, 403, campaign="no-such-campaign"),
-        _registration(api, 404),
+        _registration(api, 401, parent=p),
+        _registration(api, 402, parent=p),
+        _registration(api, 401, parent=p),  # same child again in the same batch
+        _registration(api, 400, parent=p),  # already registered before the batch
+        _registration(api, 403, campaign="no-such-campaign", parent=p),
+        _registration(api, 404, parent=p),
     ]
     b = batcher(engine)
     results = await asyncio.gather(*(b.submit(api.ctx, r) for r in regs))
@@ -126,7 +136,7 @@ async def test_one_batch_with_a_duplicate_and_a_closed_campaign(world: Api, back
             assert entries[w.seq] == w.entry
             e = json.loads(w.entry)
             assert e["body"] == reg.body and e["kind"] == "registration"
-            assert e["actor"] == "parent#1" and e["time"] == w.time
+            assert e["actor"] == f"parent#{p}" and e["time"] == w.time
 
 
 async def test_a_batch_refused_as_a_whole_writes_nothing_and_falls_back(
@@ -140,7 +150,8 @@ async def test_a_batch_refused_as_a_whole_writes_nothing_and_falls_back(
     before = await api.counts()
     async with api.db() as s:
         engine = s.bind
-    a, b = _registration(api, 410), _registration(api, 411)
+    p = await _parent_id(api)
+    a, b = _registration(api, 410, parent=p), _registration(api, 411, parent=p)
     b.number = a.number
     results = await asyncio.gather(*(batcher(engine).submit(api.ctx, r) for r in (a, b)))
     assert results == [FALLBACK, FALLBACK]
