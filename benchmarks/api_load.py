@@ -83,9 +83,7 @@ class RawConn(asyncio.Protocol):
 
     @classmethod
     async def open(cls, port: int) -> RawConn:
-        transport, conn = await asyncio.get_running_loop().create_connection(
-            cls, "127.0.0.1", port
-        )
+        transport, conn = await asyncio.get_running_loop().create_connection(cls, "127.0.0.1", port)
         conn.transport = transport
         return conn
 
