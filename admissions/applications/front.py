@@ -12,8 +12,8 @@ is still Litestar's:
 * a missing or repeated ``Authorization`` header, anything but ``Bearer <token>``, a token that
   does not verify with the app's own JWT settings (``CachedToken.decode``, the same call and
   options as Litestar's middleware), or a role other than ``parent`` (the route's guard);
-* a body that does not decode *strictly* into ``ApplicationIn`` (Litestar decodes leniently:
-  what the strict decoder accepts, Litestar accepts with the same values);
+* a body over 64 KiB, or one that does not decode *strictly* into ``ApplicationIn`` (Litestar
+  decodes leniently: what the strict decoder accepts, Litestar accepts with the same values);
 * every registration that does not complete on the group-commit path
   (``service.register_fast``: SQLite, bundles, a cold campaign cache, any validation error, a
   duplicate, a closed window, a refused batch). That path writes nothing unless it succeeds, so
@@ -44,6 +44,7 @@ from admissions.errors import DomainError
 log = logging.getLogger("paiwei.admissions")
 
 _PREFIX, _SUFFIX = "/campaigns/", "/applications"
+MAX_BODY = 64 * 1024  # a registration is a few kB; larger bodies go to Litestar (limit 10 MB)
 _DECODER = msgspec.json.Decoder(ApplicationIn)
 _INTERNAL = encode_json(
     {
@@ -93,15 +94,17 @@ class RegistrationFront:
         ):
             return await self.app(scope, receive, send)
         body, more = b"", True
-        while more:  # the whole body (a client disconnect ends it too)
+        while more:  # the whole body, up to MAX_BODY
             message = await receive()
             if message["type"] != "http.request":
-                return await self.app(scope, _replay(body, message, receive), send)
+                return await self.app(scope, _replay(body, True, message, receive), send)
             body += message.get("body", b"")
             more = message.get("more_body", False)
+            if len(body) > MAX_BODY:  # far below Litestar's limit: Litestar reads the rest
+                return await self.app(scope, _replay(body, more, None, receive), send)
         out = await self._register(scope, campaign_id, body)
         if out is None:
-            return await self.app(scope, _replay(body, None, receive), send)
+            return await self.app(scope, _replay(body, False, None, receive), send)
         status, content = out
         media = b"application/problem+json" if status == 500 else b"application/json"
         headers = [(b"content-type", media), (b"content-length", str(len(content)).encode())]
@@ -150,10 +153,10 @@ class RegistrationFront:
         return actor if actor.role == "parent" else None
 
 
-def _replay(body: bytes, pending: Any, receive: Any) -> Any:
-    """A ``receive`` that gives the body read so far (then ``pending``, the non-body message
-    that interrupted it, if any), then the real one."""
-    queue: list[Any] = [{"type": "http.request", "body": body, "more_body": pending is not None}]
+def _replay(body: bytes, more: bool, pending: Any, receive: Any) -> Any:
+    """A ``receive`` that gives the body read so far (``more``: not all of it), then
+    ``pending`` (the message that interrupted the body, if any), then the real ``receive``."""
+    queue: list[Any] = [{"type": "http.request", "body": body, "more_body": more}]
     if pending is not None:
         queue.append(pending)
 
