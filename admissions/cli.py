@@ -31,10 +31,12 @@ EXTENSIONS = ("admissions.ceremony.cli", "admissions.demo")
 
 
 def app_factory() -> Any:
-    """uvicorn ``--factory`` entry point: one app per worker, settings from the environment."""
+    """uvicorn ``--factory`` entry point: one app per worker, settings from the environment,
+    behind the registration route's raw ASGI front (``admissions.applications.front``)."""
     from admissions.app import create_app
+    from admissions.applications.front import RegistrationFront
 
-    return create_app(Settings.from_env())
+    return RegistrationFront(create_app(Settings.from_env()))
 
 
 def _serve(args: argparse.Namespace) -> int:

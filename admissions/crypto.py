@@ -59,4 +59,4 @@ class DataCipher:
 
 def blind_index(key: bytes, id_number: str) -> str:
     msg = b"gb11643:" + id_number.strip().upper().encode("ascii")
-    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+    return hmac.digest(key, msg, hashlib.sha256).hex()  # one-shot HMAC (OpenSSL)

@@ -44,22 +44,23 @@ class CachedToken(Token):
     expiry (RFC 7519 section 4.1.4) on every use; tokens are short-lived and the cache is
     bounded (cleared when full)."""
 
-    _verified: ClassVar[dict[tuple[str, str, str, str], Token]] = {}
+    _verified: ClassVar[dict[tuple[str, str, str], tuple[dict[str, Any], Token]]] = {}
     MAX_CACHED: ClassVar[int] = 10_000
 
     @classmethod
     def decode(  # type: ignore[override]
         cls, encoded_token: str, secret: str, algorithm: str, **options: Any
     ) -> Token:
-        # The verification options (audience, issuer, required claims ...) are part of the key.
-        key = (encoded_token, secret, algorithm, repr(sorted(options.items())))
-        token = cls._verified.get(key)
-        if token is not None:
+        # The verification options (audience, issuer, required claims ...) must match too.
+        key = (encoded_token, secret, algorithm)
+        hit = cls._verified.get(key)
+        if hit is not None and hit[0] == options:
+            token = hit[1]
             if token.exp > datetime.now(UTC):
                 return token
             del cls._verified[key]
         token = super().decode(encoded_token, secret, algorithm, **options)
         if len(cls._verified) >= cls.MAX_CACHED:
             cls._verified.clear()
-        cls._verified[key] = token
+        cls._verified[key] = (dict(options), token)
         return token

@@ -36,10 +36,9 @@ class ApplicationController(Controller):
         # of one handler in an anyio task group, which cost about a third of this handler's
         # CPU in a py-spy profile. Same objects as the DB/Ctx/Actor dependencies give.
         state = request.app.state
-        async with state.sessionmaker() as session:
-            return await service.register(
-                session, state.ctx, provide_actor(request), campaign_id, data
-            )
+        return await service.register_new_session(
+            state.sessionmaker, state.ctx, provide_actor(request), campaign_id, data
+        )
 
     @get(
         "/campaigns/{campaign_id:str}/applications",

@@ -15,16 +15,17 @@ from __future__ import annotations
 import functools
 import json
 import secrets
-from datetime import UTC, date
+from datetime import date
 from typing import Any
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidComponent
 
+from admissions.applications.batch import DUPLICATE, Registration, Written, batcher
 from admissions.applications.models import Application
 from admissions.applications.schemas import (
     ApplicationIn,
@@ -63,13 +64,22 @@ def new_number() -> str:
     return f"{s[:4]}-{s[4:8]}-{s[8:]}"
 
 
+def compact_id(value: str) -> str:
+    """``stdnum.cn.ric.compact``: look-alike characters mapped to ASCII, upper case, stripped.
+    Done directly for the usual all-ASCII input (of ASCII characters stdnum maps only "`" to
+    "'"): the same result (property-tested), several times cheaper."""
+    if value.isascii():
+        return value.replace("`", "'").upper().strip()
+    return ric.compact(value)
+
+
 def parse_id_number(value: str) -> tuple[str, date, str]:
     """Validate a GB 11643-1999 citizen ID number (python-stdnum ``stdnum.cn.ric``: 17 digits,
     ISO 7064 MOD 11-2 check character, a real birth date, a region code that existed in the
     birth year); return (number, birth date, sex: 17th digit odd = male).
     Errors name the field and the rule, never the value."""
     field = "child.id_number"
-    number = ric.compact(value)
+    number = compact_id(value)
     if len(number) != 18:
         raise InvalidInput(field, "must have 18 characters")
     if not number[:17].isdigit() or not number[:17].isascii() or number[17] not in "0123456789X":
@@ -333,31 +343,6 @@ def check_access(actor: Principal, app: Application) -> None:
         raise Forbidden("not allowed", "number", "not allowed for this role")
 
 
-# The registration fast path (PostgreSQL): campaign check, log record and application row in ONE
-# statement, run outside an explicit transaction (a single statement is atomic), so one round
-# trip instead of BEGIN + SELECT + INSERT + INSERT + COMMIT. The campaign row is locked FOR
-# SHARE exactly as in the ORM path (a phase change waits for it); no row comes back when the
-# campaign is not open or outside its window, and the ORM path then produces the exact error.
-_REGISTER_SQL = """\
-WITH c AS (
-  SELECT id FROM campaigns
-  WHERE id = $1 AND phase = 'open' AND open_at <= $2 AND close_at > $2
-  FOR SHARE
-), q AS (
-  INSERT INTO log_queue (kind, actor, body)
-  SELECT 'registration', $3::varchar, $4::bytea FROM c
-  RETURNING id
-)
-INSERT INTO applications (
-  number, campaign_id, parent_id, district, status, active_index, group_id, choices, claims,
-  personal, record_sha256, review_status, review_reason, appeal_status, appeal, log_queue_id,
-  created_at, updated_at)
-SELECT $5::varchar, $1, $6::integer, $7::varchar, 'active', $8::varchar, NULL, $9::json,
-  $10::json, $11::bytea, $12::varchar, 'pending', NULL, 'none', NULL, q.id, $2, $2
-FROM q
-RETURNING log_queue_id"""
-
-
 def _static_key(campaign_id: str) -> str:
     # Shares ctx.schools_cache (per app context): the campaign's year and rules, which never
     # change after creation, cached next to its schools once it has left ``draft``.
@@ -365,7 +350,7 @@ def _static_key(campaign_id: str) -> str:
 
 
 async def _register_fast(
-    session: AsyncSession,
+    engine: Any,
     ctx: Context,
     actor: Principal,
     campaign_id: str,
@@ -374,11 +359,11 @@ async def _register_fast(
     blind: str,
     number: str,
 ) -> ApplicationOut | None:
-    """The one-statement registration (see ``_REGISTER_SQL``); ``None`` when it does not apply
-    (not PostgreSQL, a bundle, campaign data not cached yet, any validation problem, campaign not
-    open): the caller then takes the ORM path, which raises the precise error in the usual
-    order. A duplicate child still fails on the unique constraint -> 409."""
-    engine = session.bind
+    """The group-committed registration (``admissions.applications.batch``, PostgreSQL);
+    ``None`` when it does not apply (not PostgreSQL, a bundle, campaign data not cached yet, any
+    validation problem, campaign not open or outside its window, a batch refused as a whole):
+    the caller then takes the ORM path, which raises the precise error in the usual order. A
+    duplicate child -> 409, as on the ORM path."""
     if data.bundle_with is not None or engine is None or engine.dialect.name != "postgresql":
         return None
     static = ctx.schools_cache.get(_static_key(campaign_id))
@@ -392,36 +377,26 @@ async def _register_fast(
         check_choices(data.choices, data.claims, data.facts, schools, rules)
     except InvalidInput:
         return None
-    from lottery import canonical_json
-
     ct, salt, digest = _seal_registration(ctx, number, campaign_id, data, id_number, birth, sex)
-    now = ctx.clock()
     choices = msgspec.to_builtins(data.choices)
     claims = _claims_public(data.claims)
-    body = canonical_json(
-        {
-            "application": number,
-            "campaign": campaign_id,
-            "choices": log_choices(choices),
-            "claims": _log_claims(claims),
-            "group": None,
-            "record_sha256": digest,
-        }
-    )
-    naive_now = now.astimezone(UTC).replace(tzinfo=None)  # UTCDateTime stores naive UTC
-    args = (
-        campaign_id, naive_now, actor.actor, body, number, actor.id, data.district, blind,
-        json.dumps(choices), json.dumps(claims), ct, digest,
+    body = {
+        "application": number,
+        "campaign": campaign_id,
+        "choices": log_choices(choices),
+        "claims": _log_claims(claims),
+        "group": None,
+        "record_sha256": digest,
+    }
+    reg = Registration(
+        number, campaign_id, actor.id, data.district, blind, choices, claims, ct, digest,
+        actor.actor, body,
     )  # fmt: skip
-    try:
-        async with engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            qid = (await conn.exec_driver_sql(_REGISTER_SQL, args)).scalar_one_or_none()
-    except IntegrityError:
-        raise _duplicate() from None
-    if qid is None:
+    result = await batcher(engine).submit(ctx, reg)
+    if result == DUPLICATE:
+        raise _duplicate()
+    if not isinstance(result, Written):
         return None
-    e = await _sequenced(session, ctx, qid)
     return ApplicationOut(  # what to_out() gives for the row just written, without an ORM object
         number=number,
         campaign=campaign_id,
@@ -433,10 +408,10 @@ async def _register_fast(
         review_status="pending",
         review_reason=None,
         appeal_status="none",
-        created_at=now,
-        updated_at=now,
+        created_at=result.at,
+        updated_at=result.at,
         personal=None,
-        receipt=Receipt(number, campaign_id, e.seq, e.entry.decode(), salt, digest),
+        receipt=Receipt(number, campaign_id, result.seq, result.entry.decode(), salt, digest),
     )
 
 
@@ -451,13 +426,60 @@ def _duplicate() -> Conflict:
 async def register(
     session: AsyncSession, ctx: Context, actor: Principal, campaign_id: str, data: ApplicationIn
 ) -> ApplicationOut:
+    """Register a child (own transaction; group-committed on PostgreSQL when it can be)."""
     parsed = parse_id_number(data.child.id_number)
-    id_number, birth, sex = parsed
-    blind = ctx.blind(id_number)
+    blind = ctx.blind(parsed[0])
     number = new_number()
-    fast = await _register_fast(session, ctx, actor, campaign_id, data, parsed, blind, number)
+    fast = await _register_fast(session.bind, ctx, actor, campaign_id, data, parsed, blind, number)
     if fast is not None:
         return fast
+    return await _register_orm(session, ctx, actor, campaign_id, data, parsed, blind, number)
+
+
+async def register_fast(
+    engine: Any, ctx: Context, actor: Principal, campaign_id: str, data: ApplicationIn
+) -> ApplicationOut | None:
+    """The group-committed registration alone (``applications.front``): the application, or
+    ``None`` when it takes the ORM path; nothing is written unless it succeeds. Raises the
+    same errors as :func:`register` for a bad ID number and a duplicate child."""
+    parsed = parse_id_number(data.child.id_number)
+    blind = ctx.blind(parsed[0])
+    return await _register_fast(engine, ctx, actor, campaign_id, data, parsed, blind, new_number())
+
+
+async def register_new_session(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    ctx: Context,
+    actor: Principal,
+    campaign_id: str,
+    data: ApplicationIn,
+) -> ApplicationOut:
+    """:func:`register` for the route: a session is opened only if the ORM path is taken (the
+    group-committed path needs none)."""
+    parsed = parse_id_number(data.child.id_number)
+    blind = ctx.blind(parsed[0])
+    number = new_number()
+    engine = sessionmaker.kw.get("bind")
+    fast = await _register_fast(engine, ctx, actor, campaign_id, data, parsed, blind, number)
+    if fast is not None:
+        return fast
+    async with sessionmaker() as session:
+        return await _register_orm(session, ctx, actor, campaign_id, data, parsed, blind, number)
+
+
+async def _register_orm(
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal,
+    campaign_id: str,
+    data: ApplicationIn,
+    parsed: tuple[str, date, str],
+    blind: str,
+    number: str,
+) -> ApplicationOut:
+    """The registration as one ORM transaction (SQLite, bundles, and every case the group
+    commit leaves out); raises the precise error."""
+    id_number, birth, sex = parsed
     try:
         async with session.begin():
             c = await load_campaign_shared(session, campaign_id)

@@ -116,11 +116,11 @@ async def test_sequencer_gives_up_on_a_record_that_never_appears(world: Api) -> 
             await log.sequenced(s, world.ctx, 10**9)
 
 
-async def test_one_statement_registration_keeps_the_invariants(
+async def test_group_committed_registration_keeps_the_invariants(
     world: Api, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Once a registration has cached the campaign's year, rules and schools, PostgreSQL takes
-    the one-statement path (``applications.service._register_fast``): concurrent duplicates
+    the group-commit path (``applications.service._register_fast``): concurrent duplicates
     still give one 201 and 409s with nothing else written, every receipt is the stored log
     entry, the stored row reads back like any other, and a closed window is still refused."""
     from admissions.applications import service

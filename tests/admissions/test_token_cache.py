@@ -45,3 +45,11 @@ def test_expiry_is_rechecked_on_every_use() -> None:
     cached.exp = datetime.now(UTC) - timedelta(seconds=1)  # as if its lifetime had run out
     fresh = CachedToken.decode(enc, SECRET, "HS256", **OPTS)
     assert fresh is not cached and fresh.exp > datetime.now(UTC)
+
+
+def test_other_verification_options_are_not_a_cache_hit() -> None:
+    CachedToken._verified.clear()
+    enc = _encode(datetime.now(UTC) + timedelta(hours=1))
+    CachedToken.decode(enc, SECRET, "HS256", **OPTS)
+    with pytest.raises(NotAuthorizedException):  # the token has no audience claim
+        CachedToken.decode(enc, SECRET, "HS256", **{**OPTS, "audience": "elsewhere"})
