@@ -28,8 +28,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from lottery import _fast
 from lottery._gc import paused_gc
 from lottery.canonical import canonical_json_trusted
+from lottery.columns import Columns, columns_of
 from lottery.model import Instance, parse_instance
 
 RESULT_FORMAT = "paiwei-result/1"
@@ -118,102 +120,151 @@ def run_chunks(data: bytes) -> list[bytes]:
     BMP string needing no JSON escape; otherwise through ``Result`` and the serialiser.
     """
     with paused_gc():
-        inst = parse_instance(data)
-        sha = inst.sha256().hex()
-        # The parsed JSON tree (kept for the hash) is ~1M dicts and lists at 1M applicants; this
-        # Instance never leaves run(), so drop the tree before the engine allocates its arrays.
-        object.__setattr__(inst, "source", None)
-        units = _Units(inst)
-        orders, placed_k, held = _assign(inst, units, inst.seed)
-        # Only the writer runs from here on: free what the mechanism alone needed (~150 MB at
-        # 1M applicants), so the writer's many small objects reuse that memory.
-        units.choices = []
-        units.prio = []
-        orders.pair_g = np.zeros(0, dtype=np.int64)
-        chunks = _direct_chunks(inst, units, orders, placed_k, held, sha)
+        fast = _fast.decode(data)
+        if fast is not None:
+            cols, sha = fast
+        else:  # the exact validator decides (and names the first error)
+            inst = parse_instance(data)
+            sha = inst.sha256().hex()
+            cols = columns_of(inst)
+            del inst  # the JSON tree and Applicant tuples: ~2M objects at 1M applicants
+        units = _Units(cols)
+        orders, placed_k, held = _assign(cols, units, cols.seed)
+        # Only the writer runs from here on: free what the mechanism alone needed, so the
+        # writer's many small objects reuse that memory.
+        units.flat = units.neg_prio = orders.pair_g = np.zeros(0, dtype=np.int64)
+        chunks = _direct_chunks(cols, units, orders, placed_k, held, sha)
         if chunks is None:
-            return [result_bytes(_result(inst, units, orders, placed_k, held, sha))]
+            return [result_bytes(_result(cols, units, orders, placed_k, held, sha))]
         return chunks
 
 
 class _Units:
-    """Units of an instance as parallel lists indexed by unit number."""
+    """Units of an instance as numpy columns indexed by unit number (units numbered in order of
+    their first member in the instance).
 
-    def __init__(self, inst: Instance) -> None:
-        sidx = {s.id: i for i, s in enumerate(inst.schools)}
-        to_idx = sidx.__getitem__
-        self.school_ids = [s.id for s in inst.schools]
-        self.ids: list[str] = []
-        self.members: list[list[str]] = []
-        self.choices: list[list[int]] = []
-        self.prio: list[list[int]] = []
-        self.unit_of: list[int] = []  # unit number of each applicant, in instance order
-        ids, members, choices, prio, unit_of = (
-            self.ids, self.members, self.choices, self.prio, self.unit_of
-        )  # fmt: skip
-        groups: dict[str, int] = {}
-        no_prio: list[int] = []
-        for a in inst.applicants:
-            aid, a_choices, a_prio, group = a
-            if group is None:
-                unit_of.append(len(ids))
-                ids.append(aid)
-                members.append([aid])
-                choices.append(list(map(to_idx, a_choices)))
-                prio.append([a.priority_at(c) for c in a_choices] if a_prio else no_prio)
-                continue
-            u = groups.get(group, -1)
-            if u < 0:
-                u = groups[group] = len(ids)
-                ids.append(group)
-                members.append([aid])
-                choices.append(list(map(to_idx, a_choices)))
-                prio.append([a.priority_at(c) for c in a_choices] if a_prio else no_prio)
-            else:
-                members[u].append(aid)
-                if a_prio or prio[u]:
-                    # a member without a listed priority counts as 0 there
-                    old = prio[u] or [0] * len(a_choices)
-                    prio[u] = [
-                        max(x, a.priority_at(c)) for x, c in zip(old, a_choices, strict=True)
-                    ]
-            unit_of.append(u)
-        for m in members:
-            if len(m) > 1:
-                m.sort()
-        self.size = [len(m) for m in self.members]
-        self._names: np.ndarray | None = None
-        self._name_off: np.ndarray | None = None
+    ``flat`` holds each unit's choices (school indices) unit after unit, ``off[u]`` where unit
+    ``u``'s start; ``neg_prio`` the negated unit priority of every (unit, choice) pair.
+    """
+
+    def __init__(self, cols: Columns) -> None:
+        self.school_ids = cols.school_ids
+        app_ids = cols.app_ids
+        n_a = len(app_ids)
+        app_nch = cols.app_nch
+        app_off = np.zeros(n_a + 1, dtype=np.int64)
+        np.cumsum(app_nch, out=app_off[1:])
+        # Priority of every (applicant, choice) pair; 0 where none is listed.
+        app_prio = np.zeros(int(app_off[-1]), dtype=np.int64)
+        if cols.prio_rows:
+            rows = np.fromiter((i for i, _ in cols.prio_rows), dtype=np.int64)
+            at = _row_positions(app_off, rows)
+            app_prio[at] = np.fromiter(
+                itertools.chain.from_iterable(p for _, p in cols.prio_rows),
+                dtype=np.int64,
+                count=len(at),
+            )
+        if not cols.groups:
+            self.ids = app_ids
+            self.unit_of = np.arange(n_a, dtype=np.int64)
+            self.nch = app_nch
+            self.flat = cols.app_flat
+            self.size = np.ones(n_a, dtype=np.int64)
+            self.names = np.array(app_ids, dtype=object)
+            np.negative(app_prio, out=app_prio)
+            self.neg_prio = app_prio
+        else:
+            self._grouped(cols, app_off, app_prio)
+        self.off = np.zeros(len(self.ids) + 1, dtype=np.int64)
+        np.cumsum(self.nch, out=self.off[1:])
+        self.name_off = np.zeros(len(self.ids), dtype=np.int64)
+        np.cumsum(self.size[:-1], out=self.name_off[1:])
+
+    def _grouped(self, cols: Columns, app_off: np.ndarray, app_prio: np.ndarray) -> None:
+        app_ids = cols.app_ids
+        n_a = len(app_ids)
+        first_of: dict[str, int] = {}  # group id -> its first member
+        lead = np.arange(n_a, dtype=np.int64)  # each applicant's unit's first member
+        for i, g in cols.groups:
+            f = first_of.setdefault(g, i)
+            if f != i:
+                lead[i] = f
+        is_first = lead == np.arange(n_a, dtype=np.int64)
+        unit_num = np.cumsum(is_first) - 1
+        self.unit_of = unit_num[lead]
+        first = np.flatnonzero(is_first)
+        ids = list(map(app_ids.__getitem__, first.tolist()))
+        for g, f in first_of.items():
+            ids[int(unit_num[f])] = g
+        self.ids = ids
+        n_u = len(ids)
+        self.size = np.bincount(self.unit_of, minlength=n_u).astype(np.int64)
+        # Members unit after unit, each unit's members by id.
+        by_unit = np.argsort(self.unit_of, kind="stable")
+        names = list(map(app_ids.__getitem__, by_unit.tolist()))
+        name_off = np.zeros(n_u + 1, dtype=np.int64)
+        np.cumsum(self.size, out=name_off[1:])
+        for u in np.flatnonzero(self.size > 1).tolist():
+            lo, hi = int(name_off[u]), int(name_off[u + 1])
+            names[lo:hi] = sorted(names[lo:hi])
+        self.names = np.array(names, dtype=object)
+        # A unit's choices are its first member's (validation made them identical).
+        self.nch = cols.app_nch[first]
+        at = _row_positions(app_off, first)
+        self.flat = cols.app_flat[at]
+        # A unit's priority at a school is the highest of its members' (absent = 0).
+        prio = app_prio[at]
+        others = np.flatnonzero(~is_first)
+        if others.size:
+            u_off = np.zeros(n_u + 1, dtype=np.int64)
+            np.cumsum(self.nch, out=u_off[1:])
+            src = _row_positions(app_off, others)
+            dst = _row_positions(u_off, self.unit_of[others])
+            np.maximum.at(prio, dst, app_prio[src])
+        np.negative(prio, out=prio)
+        self.neg_prio = prio
+
+    @property
+    def choices(self) -> list[list[int]]:
+        """Each unit's choices as a list of school indices."""
+        flat = self.flat.tolist()
+        off = self.off.tolist()
+        return [flat[a:b] for a, b in itertools.pairwise(off)]
 
     def member_array(self) -> np.ndarray:
         """Every unit's member ids, unit after unit (an object array)."""
-        if self._names is None:
-            self._names = np.array(list(itertools.chain.from_iterable(self.members)), dtype=object)
-        return self._names
+        return self.names
 
     def member_offsets(self) -> np.ndarray:
         """Index in ``member_array()`` of each unit's first member."""
-        if self._name_off is None:
-            off = np.zeros(len(self.ids), dtype=np.int64)
-            np.cumsum(np.asarray(self.size[:-1], dtype=np.int64), out=off[1:])
-            self._name_off = off
-        return self._name_off
+        return self.name_off
+
+
+def _row_positions(off: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions ``off[r] .. off[r + 1] - 1`` of every row ``r`` in ``rows``, row after row."""
+    lens = off[rows + 1] - off[rows]
+    total = int(lens.sum())
+    start = np.repeat(off[rows] - (np.cumsum(lens) - lens), lens)
+    start += np.arange(total, dtype=np.int64)
+    return start
 
 
 def _tickets(
     seed: bytes, tie_breaking: str, units: _Units
-) -> tuple[list[bytes], list[list[bytes]] | None]:
-    """Per-unit tickets (single) or per-(unit, choice) tickets (multiple); inlines
-    ``lottery.ticket.ticket`` (same bytes) because this loop is the hot path."""
+) -> tuple[list[bytes], list[bytes] | None]:
+    """Per-unit tickets (single) or per-(unit, choice) tickets, unit after unit (multiple);
+    inlines ``lottery.ticket.ticket`` (same bytes) because this loop is the hot path."""
     digest = _hmac_digest
+    seeds = itertools.repeat(seed)
+    sha = itertools.repeat("sha256")
+    unit_info = map(bytes.__add__, map(str.encode, units.ids), itertools.repeat(b"\x01"))
     if tie_breaking == "single":
-        return [digest(seed, u.encode() + b"\x01", "sha256") for u in units.ids], None
+        return list(map(digest, seeds, unit_info, sha)), None
     sch = [s.encode() + b"\x00" for s in units.school_ids]
-    per = [
-        [digest(seed, sch[s] + ub, "sha256") for s in ch]
-        for ub, ch in zip((u.encode() + b"\x01" for u in units.ids), units.choices, strict=True)
-    ]
-    return [], per
+    ub = list(unit_info)
+    pre = map(sch.__getitem__, units.flat.tolist())
+    post = map(ub.__getitem__, np.repeat(np.arange(len(ub)), units.nch).tolist())
+    return [], list(map(digest, seeds, map(bytes.__add__, pre, post), sha))
 
 
 class _Orders:
@@ -229,42 +280,23 @@ class _Orders:
         self.single_tickets = single
         n_s = len(units.school_ids)
         n_u = len(units.ids)
-        nch = np.fromiter(map(len, units.choices), dtype=np.int64, count=n_u)
-        n_pairs = int(nch.sum())
-        off = np.zeros(n_u + 1, dtype=np.int64)
-        np.cumsum(nch, out=off[1:])
-        p_school = np.fromiter(
-            itertools.chain.from_iterable(units.choices), dtype=np.int64, count=n_pairs
-        )
+        nch, off = units.nch, units.off
+        n_pairs = int(off[-1])
+        p_school = units.flat
         p_unit = np.repeat(np.arange(n_u, dtype=np.int64), nch)
         p_k = np.arange(n_pairs, dtype=np.int64) - off[:-1][p_unit]
-        p_neg_prio = np.zeros(n_pairs, dtype=np.int64)
-        with_prio = [u for u, pr in enumerate(units.prio) if pr]
-        if with_prio:
-            wp = np.asarray(with_prio, dtype=np.int64)
-            lens = nch[wp]
-            at = np.repeat(off[wp] - (np.cumsum(lens) - lens), lens) + np.arange(
-                int(lens.sum()), dtype=np.int64
-            )
-            p_neg_prio[at] = -np.fromiter(
-                itertools.chain.from_iterable(units.prio[u] for u in with_prio),
-                dtype=np.int64,
-                count=len(at),
-            )
-        order = self._fast_order(single, multi, p_school, p_unit, p_k, p_neg_prio, n_s, n_u)
+        order = self._fast_order(single, multi, p_school, p_unit, p_k, units.neg_prio, n_s, n_u)
         if order is None:
-            order = self._exact_order(units, single, multi, p_neg_prio.tolist())
+            order = self._exact_order(units, single, multi, units.neg_prio.tolist())
         self.n_schools = n_s
         self.off = off
         self.nch = nch
-        del p_neg_prio
         self.g_unit = p_unit[order]
         del p_unit
         self.g_k = p_k[order]
         del p_k
         self.g_school = p_school[order]
-        del p_school
-        sizes = np.fromiter(units.size, dtype=np.int64, count=n_u)
+        sizes = units.size
         self.unit_size = sizes
         self.grouped = bool(n_u and sizes.max() > 1)
         self.g_size = sizes[self.g_unit]
@@ -277,7 +309,7 @@ class _Orders:
     @staticmethod
     def _fast_order(
         single: list[bytes],
-        multi: list[list[bytes]] | None,
+        multi: list[bytes] | None,
         p_school: np.ndarray,
         p_unit: np.ndarray,
         p_k: np.ndarray,
@@ -301,7 +333,7 @@ class _Orders:
             p_rank = rank[p_unit]
             n_rank = n_u
         else:
-            t0 = np.frombuffer(b"".join(t for row in multi for t in row), dtype=">u8")[::4]
+            t0 = np.frombuffer(b"".join(multi), dtype=">u8")[::4]
             by_ticket = np.argsort(t0, kind="stable")
             st = t0[by_ticket]
             if bool((st[1:] == st[:-1]).any()):
@@ -341,14 +373,14 @@ class _Orders:
     def _exact_order(
         units: _Units,
         single: list[bytes],
-        multi: list[list[bytes]] | None,
+        multi: list[bytes] | None,
         neg_prio: list[int],
     ) -> np.ndarray:
         keys = []
         i = 0
         for u, ch in enumerate(units.choices):
-            for k, s in enumerate(ch):
-                t = single[u] if multi is None else multi[u][k]
+            for s in ch:
+                t = single[u] if multi is None else multi[i]
                 keys.append((s, neg_prio[i], t, units.ids[u], i))
                 i += 1
         keys.sort()
@@ -403,31 +435,30 @@ def _choose(orders: _Orders, cand: np.ndarray, seats: np.ndarray, policy: str) -
 def draw(instance: Instance) -> Result:
     """Run the lottery on a validated instance (docs/lottery-spec.md, paiwei-lottery/1)."""
     with paused_gc():
-        units = _Units(instance)
-        orders, placed_k, held = _assign(instance, units, instance.seed)
-        return _result(instance, units, orders, placed_k, held)
+        cols = columns_of(instance)
+        units = _Units(cols)
+        orders, placed_k, held = _assign(cols, units, instance.seed)
+        return _result(cols, units, orders, placed_k, held, instance.sha256().hex())
 
 
-def _assign(
-    instance: Instance, units: _Units, seed: bytes
-) -> tuple[_Orders, np.ndarray, np.ndarray]:
+def _assign(cols: Columns, units: _Units, seed: bytes) -> tuple[_Orders, np.ndarray, np.ndarray]:
     """Tickets, school orders and the mechanism for ``seed``: returns the orders, each unit's
     placed choice index (-1 = unplaced) and the admitted positions (ascending)."""
-    orders = _Orders(seed, instance.tie_breaking, units)
-    placed_k, held = _mechanism(instance, orders)
+    orders = _Orders(seed, cols.tie_breaking, units)
+    placed_k, held = _mechanism(cols, orders)
     return orders, placed_k, held
 
 
-def _mechanism(instance: Instance, orders: _Orders) -> tuple[np.ndarray, np.ndarray]:
+def _mechanism(cols: Columns, orders: _Orders) -> tuple[np.ndarray, np.ndarray]:
     """Run the instance's mechanism on the school orders (spec section 6), all schools of a
     round at once."""
     n_s = orders.n_schools
     n_u = len(orders.nch)
-    caps = np.fromiter((s.capacity for s in instance.schools), dtype=np.int64, count=n_s)
-    policy = instance.group_policy
+    caps = cols.capacities
+    policy = cols.group_policy
     nch, off, pair_g, g_unit = orders.nch, orders.off, orders.pair_g, orders.g_unit
     placed_k = np.full(n_u, -1, dtype=np.int64)
-    if instance.mechanism == "deferred-acceptance":
+    if cols.mechanism == "deferred-acceptance":
         nxt = np.zeros(n_u, dtype=np.int64)
         free = np.arange(n_u, dtype=np.int64)
         held = np.zeros(0, dtype=np.int64)
@@ -487,12 +518,12 @@ def _expand(units: _Units, orders: _Orders, unit_seq: np.ndarray) -> list[str]:
 
 
 def _result(
-    inst: Instance,
+    cols: Columns,
     units: _Units,
     orders: _Orders,
     placed_k: np.ndarray,
     held: np.ndarray,
-    sha256: str | None = None,
+    sha256: str,
 ) -> Result:
     sids = units.school_ids
     n_s = len(sids)
@@ -514,9 +545,7 @@ def _result(
     ]
     unit_place = list(map(table.__getitem__, inv.ravel().tolist()))
     assignments = dict(
-        zip(
-            (a.id for a in inst.applicants), map(unit_place.__getitem__, units.unit_of), strict=True
-        )
+        zip(cols.app_ids, map(unit_place.__getitem__, units.unit_of.tolist()), strict=True)
     )
     adm_names = _expand(units, orders, g_unit[held])
     adm_count = np.bincount(g_school[held], minlength=n_s).tolist()
@@ -543,14 +572,14 @@ def _result(
         ai += na
         wi += nw
     tickets = None
-    if inst.tie_breaking == "single":
+    if cols.tie_breaking == "single":
         tickets = dict(zip(units.ids, map(bytes.hex, orders.single_tickets), strict=True))
     return Result(
-        instance_sha256=inst.sha256().hex() if sha256 is None else sha256,
+        instance_sha256=sha256,
         assignments=assignments,
         schools=schools,
         tickets=tickets,
-        bmp_ids=inst.bmp_ids,
+        bmp_ids=cols.bmp_ids,
     )
 
 
@@ -576,7 +605,7 @@ def _str_array(names: list[str]) -> str:
 
 
 def _direct_chunks(
-    inst: Instance,
+    cols: Columns,
     units: _Units,
     orders: _Orders,
     placed_k: np.ndarray,
@@ -591,7 +620,7 @@ def _direct_chunks(
     compact separators, integers in decimal; it saves building a 1M-entry dict and sorting it.
     """
     sids = units.school_ids
-    app_ids = [a[0] for a in inst.applicants]
+    app_ids = cols.app_ids
     if not (_plain(sids) and _plain(app_ids) and _plain(units.ids)):
         return None
     n_s = len(sids)
@@ -611,7 +640,7 @@ def _direct_chunks(
     ]
     unit_val = list(map(table.__getitem__, inv.ravel().tolist()))
     del code, uniq, inv
-    unit_of = units.unit_of
+    unit_of = units.unit_of.tolist()
     # Sections are encoded block by block so the full text never exists as one str as well.
     out = [b'{"assignments":{']
     by_app = _sorted_index(app_ids)
@@ -647,7 +676,7 @@ def _direct_chunks(
         sep = ","
     del adm_names, wait_names
     out.append(b"}")
-    if inst.tie_breaking == "single":
+    if cols.tie_breaking == "single":
         uids = units.ids
         tickets = orders.single_tickets
         by_unit = _sorted_index(uids)
