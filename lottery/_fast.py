@@ -135,7 +135,8 @@ def _columns(
     """The remaining rules of spec section 9 on the decoded applicants; None on any fault."""
     n = len(apps)
     ids = list(map(operator.attrgetter("id"), apps))
-    if len(set(ids)) != n:
+    app_ids = set(ids)
+    if len(app_ids) != n:
         return None
     chs = list(map(operator.attrgetter("choices"), apps))
     nch = np.fromiter(map(len, chs), dtype=np.int64, count=n)
@@ -154,14 +155,20 @@ def _columns(
     members = 7 + 2 * len(school_ids) + 2 * n
     members += n - sum(map(operator.is_, prios, itertools.repeat(unset)))
     members += n - sum(map(operator.is_, groups, itertools.repeat(unset)))
-    prio_rows: list[tuple[int, list[int]]] = []
-    colon_sids = {sid: sid.count(":") for sid in school_ids if ":" in sid}
-    colons = 0
-    for i, p in enumerate(prios):
-        if p:
-            members += len(p)
-            prio_rows.append((i, [p.get(c, 0) for c in chs[i]]))
-            colons += sum(colon_sids.get(s, 0) for s in p)
+    with_prio = [i for i, p in enumerate(prios) if p]
+    prio_dicts = list(map(prios.__getitem__, with_prio))
+    prio_n = np.fromiter(map(len, prio_dicts), dtype=np.int64, count=len(with_prio))
+    members += int(prio_n.sum())
+    prio_school = np.fromiter(
+        map(sidx.__getitem__, itertools.chain.from_iterable(prio_dicts)),
+        dtype=np.int64,
+        count=int(prio_n.sum()),
+    )
+    prio_value = np.fromiter(
+        itertools.chain.from_iterable(map(dict.values, prio_dicts)),
+        dtype=np.int64,
+        count=int(prio_n.sum()),
+    )
     group_rows: list[tuple[int, str]] = []
     group_choices: dict[str, list[str]] = {}
     for i, g in enumerate(groups):
@@ -170,18 +177,18 @@ def _columns(
             first = group_choices.setdefault(g, chs[i])
             if first is not chs[i] and first != chs[i]:
                 return None
-    app_ids = set(ids)
     if any(g in app_ids for g in group_choices):
         return None
     joined = "".join(ids) + "".join(g for _, g in group_rows)  # school ids: checked BMP
     if _CONTROL.search(joined) or _CONTROL.search("".join(school_ids)):
         return None
-    colons += joined.count(":") + "".join(school_ids).count(":")
-    if colon_sids:
-        per_school = np.zeros(len(school_ids), dtype=np.int64)
-        for sid, c in colon_sids.items():
-            per_school[sidx[sid]] = c
-        colons += int(per_school[flat].sum())
+    school_colons = "".join(school_ids).count(":")
+    colons = joined.count(":") + school_colons
+    if school_colons:  # then also inside the school ids of choices and priority keys
+        per_school = np.fromiter(
+            (sid.count(":") for sid in school_ids), dtype=np.int64, count=len(school_ids)
+        )
+        colons += int(per_school[flat].sum() + per_school[prio_school].sum())
     if members + colons != data.count(b":"):
         return None  # a member name repeated in some object (or a colon we cannot place)
     return Columns(
@@ -196,7 +203,9 @@ def _columns(
         app_ids=ids,
         app_nch=nch,
         app_flat=flat,
-        prio_rows=prio_rows,
+        prio_app=np.repeat(np.asarray(with_prio, dtype=np.int64), prio_n),
+        prio_school=prio_school,
+        prio_value=prio_value,
         groups=group_rows,
         bmp_ids=joined.isascii() or max(joined, default="") <= "\uffff",
     )

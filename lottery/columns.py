@@ -20,9 +20,9 @@ class Columns:
     """The instance's content, applicants in instance order.
 
     ``app_flat`` holds the school index (into ``school_ids``) of every choice, applicant after
-    applicant; ``app_nch`` the number of choices of each applicant.  ``prio_rows`` lists
-    (applicant index, its priority at each of its choices) for applicants with a non-empty
-    priority; ``groups`` lists (applicant index, group id) for applicants in a group.
+    applicant; ``app_nch`` the number of choices of each applicant.  ``prio_app``,
+    ``prio_school`` and ``prio_value`` list every listed priority (applicant index, school
+    index, value); ``groups`` lists (applicant index, group id) for applicants in a group.
     """
 
     seed: bytes
@@ -34,7 +34,9 @@ class Columns:
     app_ids: list[str]
     app_nch: np.ndarray
     app_flat: np.ndarray
-    prio_rows: list[tuple[int, list[int]]]
+    prio_app: np.ndarray
+    prio_school: np.ndarray
+    prio_value: np.ndarray
     groups: list[tuple[int, str]]
     bmp_ids: bool  # every id is in the Basic Multilingual Plane (see lottery.canonical)
 
@@ -61,9 +63,9 @@ def columns_of(inst: Instance) -> Columns:
         app_ids=[a.id for a in apps],
         app_nch=nch,
         app_flat=flat,
-        prio_rows=[
-            (i, [a.priority_at(c) for c in a.choices]) for i, a in enumerate(apps) if a.priority
-        ],
+        prio_app=np.array([i for i, a in enumerate(apps) for _ in a.priority], dtype=np.int64),
+        prio_school=np.array([sidx[s] for a in apps for s, _ in a.priority], dtype=np.int64),
+        prio_value=np.array([p for a in apps for _, p in a.priority], dtype=np.int64),
         groups=[(i, a.group) for i, a in enumerate(apps) if a.group is not None],
         bmp_ids=inst.bmp_ids,
     )

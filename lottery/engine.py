@@ -120,23 +120,37 @@ def run_chunks(data: bytes) -> list[bytes]:
     BMP string needing no JSON escape; otherwise through ``Result`` and the serialiser.
     """
     with paused_gc():
-        fast = _fast.decode(data)
-        if fast is not None:
-            cols, sha = fast
-        else:  # the exact validator decides (and names the first error)
-            inst = parse_instance(data)
-            sha = inst.sha256().hex()
-            cols = columns_of(inst)
-            del inst  # the JSON tree and Applicant tuples: ~2M objects at 1M applicants
+        cols, sha = _load(data)
         units = _Units(cols)
         orders, placed_k, held = _assign(cols, units, cols.seed)
-        # Only the writer runs from here on: free what the mechanism alone needed, so the
-        # writer's many small objects reuse that memory.
-        units.flat = units.neg_prio = orders.pair_g = np.zeros(0, dtype=np.int64)
-        chunks = _direct_chunks(cols, units, orders, placed_k, held, sha)
-        if chunks is None:
-            return [result_bytes(_result(cols, units, orders, placed_k, held, sha))]
-        return chunks
+        return _write(cols, units, orders, placed_k, held, sha)
+
+
+def _load(data: bytes) -> tuple[Columns, str]:
+    """Validate instance bytes: their columns and ``instance_sha256`` (hex)."""
+    fast = _fast.decode(data)
+    if fast is not None:
+        return fast
+    inst = parse_instance(data)  # the exact validator decides (and names the first error)
+    return columns_of(inst), inst.sha256().hex()
+
+
+def _write(
+    cols: Columns,
+    units: _Units,
+    orders: _Orders,
+    placed_k: np.ndarray,
+    held: np.ndarray,
+    sha: str,
+) -> list[bytes]:
+    """The result bytes, as chunks."""
+    # Only the writer runs from here on: free what the mechanism alone needed, so the writer's
+    # many small objects reuse that memory.
+    units.flat = units.neg_prio = orders.pair_g = np.zeros(0, dtype=np.int64)
+    chunks = _direct_chunks(cols, units, orders, placed_k, held, sha)
+    if chunks is None:
+        return [result_bytes(_result(cols, units, orders, placed_k, held, sha))]
+    return chunks
 
 
 class _Units:
@@ -156,14 +170,13 @@ class _Units:
         np.cumsum(app_nch, out=app_off[1:])
         # Priority of every (applicant, choice) pair; 0 where none is listed.
         app_prio = np.zeros(int(app_off[-1]), dtype=np.int64)
-        if cols.prio_rows:
-            rows = np.fromiter((i for i, _ in cols.prio_rows), dtype=np.int64)
-            at = _row_positions(app_off, rows)
-            app_prio[at] = np.fromiter(
-                itertools.chain.from_iterable(p for _, p in cols.prio_rows),
-                dtype=np.int64,
-                count=len(at),
-            )
+        if cols.prio_app.size:
+            # every pair of an applicant with a listed priority, against each of its entries
+            nch = app_nch[cols.prio_app]
+            at = _row_positions(app_off, cols.prio_app)
+            entry = np.repeat(np.arange(cols.prio_app.size), nch)
+            hit = cols.app_flat[at] == cols.prio_school[entry]
+            app_prio[at[hit]] = cols.prio_value[entry[hit]]
         if not cols.groups:
             self.ids = app_ids
             self.unit_of = np.arange(n_a, dtype=np.int64)
@@ -275,8 +288,8 @@ class _Orders:
     ``starts[s] <= g < starts[s + 1]`` and a smaller ``g`` is served first there.
     """
 
-    def __init__(self, seed: bytes, tie_breaking: str, units: _Units) -> None:
-        single, multi = _tickets(seed, tie_breaking, units)
+    def __init__(self, tickets: tuple[list[bytes], list[bytes] | None], units: _Units) -> None:
+        single, multi = tickets
         self.single_tickets = single
         n_s = len(units.school_ids)
         n_u = len(units.ids)
@@ -444,7 +457,7 @@ def draw(instance: Instance) -> Result:
 def _assign(cols: Columns, units: _Units, seed: bytes) -> tuple[_Orders, np.ndarray, np.ndarray]:
     """Tickets, school orders and the mechanism for ``seed``: returns the orders, each unit's
     placed choice index (-1 = unplaced) and the admitted positions (ascending)."""
-    orders = _Orders(seed, cols.tie_breaking, units)
+    orders = _Orders(_tickets(seed, cols.tie_breaking, units), units)
     placed_k, held = _mechanism(cols, orders)
     return orders, placed_k, held
 
@@ -463,21 +476,24 @@ def _mechanism(cols: Columns, orders: _Orders) -> tuple[np.ndarray, np.ndarray]:
         free = np.arange(n_u, dtype=np.int64)
         held = np.zeros(0, dtype=np.int64)
         affected = np.zeros(n_s, dtype=bool)
+        # ``held`` stays sorted; joining two sorted runs with the stable sort (timsort) is a
+        # linear merge, so a round costs O(held + proposals), not a full sort.
         while True:
             free = free[nxt[free] < nch[free]]
             if free.size == 0:
                 break
             new = pair_g[off[free] + nxt[free]]
+            new.sort()
             nxt[free] += 1
             affected[:] = False
             affected[orders.g_school[new]] = True
             touched = affected[orders.g_school[held]]
             cand = np.concatenate((held[touched], new))
-            cand.sort()
+            cand.sort(kind="stable")
             keep = _choose(orders, cand, caps, policy)
             held = np.concatenate((held[~touched], cand[keep]))
+            held.sort(kind="stable")
             free = g_unit[cand[~keep]]
-        held.sort()
         placed_k[g_unit[held]] = orders.g_k[held]
         return placed_k, held
     left = caps.copy()
