@@ -214,19 +214,19 @@ class _Units:
         self.size = np.bincount(self.unit_of, minlength=n_u).astype(np.int64)
         # Members unit after unit, each unit's members by id.
         by_unit = np.argsort(self.unit_of, kind="stable")
-        names = list(map(app_ids.__getitem__, by_unit.tolist()))
+        names = np.array(app_ids, dtype=object)[by_unit]
         name_off = np.zeros(n_u + 1, dtype=np.int64)
         np.cumsum(self.size, out=name_off[1:])
         for u in np.flatnonzero(self.size > 1).tolist():
             lo, hi = int(name_off[u]), int(name_off[u + 1])
-            names[lo:hi] = sorted(names[lo:hi])
-        self.names = np.array(names, dtype=object)
+            names[lo:hi] = sorted(names[lo:hi].tolist())
+        self.names = names
         # A unit's choices are its first member's (validation made them identical).
         self.nch = cols.app_nch[first]
-        at = _row_positions(app_off, first)
-        self.flat = cols.app_flat[at]
+        first_pairs = np.repeat(is_first, cols.app_nch)
+        self.flat = cols.app_flat[first_pairs]
         # A unit's priority at a school is the highest of its members' (absent = 0).
-        prio = app_prio[at]
+        prio = app_prio[first_pairs]
         others = np.flatnonzero(~is_first)
         if others.size:
             u_off = np.zeros(n_u + 1, dtype=np.int64)
@@ -615,6 +615,26 @@ def _sorted_index(ids: list[str]) -> list[int]:
     return sorted(range(len(ids)), key=ids.__getitem__)
 
 
+def _members(keys: list[str], values: list[list[str]]) -> list[bytes]:
+    """The members ``"key":value`` of a JSON object, comma-separated, as encoded blocks: keys
+    plain (see ``_plain``) and in order, each value the concatenation of ``values[j][i]``.
+    Built by interleaving whole lists (C-level slice assignment and one join per block)."""
+    out = []
+    width = 3 + len(values)
+    for lo in range(0, len(keys), _BLOCK):
+        k = keys[lo : lo + _BLOCK]
+        m = len(k)
+        parts = [""] * (width * m)
+        parts[0::width] = [',"'] * m
+        parts[1::width] = k
+        parts[2::width] = ['":'] * m
+        for j, column in enumerate(values, 3):
+            parts[j::width] = column[lo : lo + _BLOCK]
+        text = "".join(parts)
+        out.append((text[1:] if lo == 0 else text).encode())
+    return out
+
+
 def _str_array(names: list[str]) -> str:
     """JSON array of plain strings (see ``_plain``)."""
     return '["' + '","'.join(names) + '"]' if names else "[]"
@@ -657,15 +677,13 @@ def _direct_chunks(
     unit_val = list(map(table.__getitem__, inv.ravel().tolist()))
     del code, uniq, inv
     unit_of = units.unit_of.tolist()
-    # Sections are encoded block by block so the full text never exists as one str as well.
-    out = [b'{"assignments":{']
     by_app = _sorted_index(app_ids)
-    sep = ""
-    for lo in range(0, len(by_app), _BLOCK):
-        block = [f'"{app_ids[i]}":{unit_val[unit_of[i]]}' for i in by_app[lo : lo + _BLOCK]]
-        out.append((sep + ",".join(block)).encode())
-        sep = ","
-    del unit_val, by_app
+    out = [b'{"assignments":{']
+    out += _members(
+        list(map(app_ids.__getitem__, by_app)),
+        [list(map(unit_val.__getitem__, map(unit_of.__getitem__, by_app)))],
+    )
+    del unit_val
     out.append(f'}},"format":"{RESULT_FORMAT}","instance_sha256":"{sha256}","schools":{{'.encode())
     adm_names = _expand(units, orders, g_unit[held])
     pk = placed_k[g_unit]
@@ -694,14 +712,12 @@ def _direct_chunks(
     out.append(b"}")
     if cols.tie_breaking == "single":
         uids = units.ids
-        tickets = orders.single_tickets
-        by_unit = _sorted_index(uids)
+        by_unit = by_app if uids is app_ids else _sorted_index(uids)
+        hexes = list(map(bytes.hex, map(orders.single_tickets.__getitem__, by_unit)))
         out.append(b',"tickets":{')
-        sep = ""
-        for lo in range(0, len(by_unit), _BLOCK):
-            block = [f'"{uids[u]}":"{tickets[u].hex()}"' for u in by_unit[lo : lo + _BLOCK]]
-            out.append((sep + ",".join(block)).encode())
-            sep = ","
+        out += _members(
+            list(map(uids.__getitem__, by_unit)), [['"'] * len(hexes), hexes, ['"'] * len(hexes)]
+        )
         out.append(b"}")
     out.append(b"}\n")
     return out
