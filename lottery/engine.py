@@ -2,6 +2,9 @@
 
 Theory of operation
 -------------------
+0. *Input.*  The engine reads ``lottery.columns.Columns`` (numpy arrays of school indices,
+   priorities, groups).  ``run`` gets them straight from the bytes via ``lottery._fast`` (msgspec)
+   when that proves the instance valid, and otherwise via the exact validator and ``Instance``.
 1. *Units.*  Applicants sharing a ``group`` form one unit (id = group id), others are units of
    their own (id = applicant id).  A unit's priority at a school is its members' maximum.
 2. *Tickets.*  ``lottery.ticket.ticket`` per unit (``single``) or per (unit, school) pair
@@ -15,6 +18,7 @@ Theory of operation
    with numpy: candidates sorted by ``g``, ``before`` = total size ahead of a unit at its
    school; admit-together keeps ``before < seats``, all-or-none keeps ``before + size <=
    seats`` and walks a school unit by unit only where a group is skipped with seats left.
+   DA keeps what schools hold sorted, so each round merges sorted runs instead of sorting.
 5. *Result.*  Assignments, per-school admitted lists and waitlists, tickets (``single`` only).
 """
 
@@ -355,24 +359,25 @@ class _Orders:
             p_rank[by_ticket] = np.arange(n_pairs, dtype=np.int64)
             n_rank = n_pairs
         lo = int(p_neg_prio.min())
-        n_p = int(p_neg_prio.max()) - lo + 1
-        n_k = int(p_k.max()) + 1
-        if n_s * n_p * n_rank * n_k >= 2**62:  # no room for one packed key: sort on columns
+        b_p = (int(p_neg_prio.max()) - lo).bit_length()  # bits of each key field
+        b_r = (n_rank - 1).bit_length()
+        b_k = int(p_k.max()).bit_length()
+        if (n_s - 1).bit_length() + b_p + b_r + b_k > 62:  # no room for one packed key
             lex: np.ndarray = np.lexsort((p_rank, p_neg_prio, p_school))
             return lex
         # One packed int64 key per pair; keys are distinct, so an unstable sort is exact.
-        key = p_school * n_p
+        key = p_school << b_p
         key += p_neg_prio
         key -= lo
-        key *= n_rank
+        key <<= b_r
         key += p_rank
         del p_rank  # in-place arithmetic and early frees: these arrays are 8 bytes x 5M pairs
-        key *= n_k
+        key <<= b_k
         key += p_k
         key.sort()
-        k = key % n_k
-        key //= n_k
-        key %= n_rank
+        k = key & ((1 << b_k) - 1)
+        key >>= b_k
+        key &= (1 << b_r) - 1
         r = key
         if multi is not None:
             named: np.ndarray = by_ticket[r]  # the rank is over pairs: it names the pair
