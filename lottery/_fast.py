@@ -155,7 +155,7 @@ def _columns(
     members = 7 + 2 * len(school_ids) + 2 * n
     members += n - sum(map(operator.is_, prios, itertools.repeat(unset)))
     members += n - sum(map(operator.is_, groups, itertools.repeat(unset)))
-    with_prio = [i for i, p in enumerate(prios) if p]
+    with_prio = list(itertools.compress(range(n), prios))  # non-empty objects (UNSET is falsy)
     prio_dicts = list(map(prios.__getitem__, with_prio))
     prio_n = np.fromiter(map(len, prio_dicts), dtype=np.int64, count=len(with_prio))
     members += int(prio_n.sum())
@@ -171,12 +171,13 @@ def _columns(
     )
     group_rows: list[tuple[int, str]] = []
     group_choices: dict[str, list[str]] = {}
-    for i, g in enumerate(groups):
-        if g is not None and g is not unset:
-            group_rows.append((i, g))
-            first = group_choices.setdefault(g, chs[i])
-            if first is not chs[i] and first != chs[i]:
-                return None
+    is_str = map(operator.is_, map(type, groups), itertools.repeat(str))
+    for i in itertools.compress(range(n), is_str):
+        g = groups[i]
+        group_rows.append((i, g))
+        first = group_choices.setdefault(g, chs[i])
+        if first is not chs[i] and first != chs[i]:
+            return None
     if any(g in app_ids for g in group_choices):
         return None
     joined = "".join(ids) + "".join(g for _, g in group_rows)  # school ids: checked BMP
