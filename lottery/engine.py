@@ -538,6 +538,27 @@ def _expand(units: _Units, orders: _Orders, unit_seq: np.ndarray) -> list[str]:
     return out
 
 
+def _placements(
+    orders: _Orders, held: np.ndarray, n_u: int
+) -> tuple[list[tuple[int, int] | None], np.ndarray]:
+    """The distinct placements (school, choice index), None for unplaced, and the number of
+    each unit's placement in that list.  Codes school * n_k + k (n_k = most choices) with the
+    last code for unplaced; marking the used ones (dense code space) keeps this linear."""
+    n_k = int(orders.nch.max()) if n_u else 1
+    unplaced = orders.n_schools * n_k
+    code = np.full(n_u, unplaced, dtype=np.int64)
+    code[orders.g_unit[held]] = orders.g_school[held] * n_k + orders.g_k[held]
+    if unplaced > 4 * orders.g_unit.size + 1024:  # a sparse code space: sort instead
+        codes, number = np.unique(code, return_inverse=True)
+    else:
+        used = np.zeros(unplaced + 1, dtype=bool)
+        used[code] = True
+        codes = np.flatnonzero(used)
+        number = (np.cumsum(used) - 1)[code]
+    placed = [None if c == unplaced else divmod(c, n_k) for c in codes.tolist()]
+    return placed, number.ravel()
+
+
 def _result(
     cols: Columns,
     units: _Units,
@@ -550,21 +571,12 @@ def _result(
     n_s = len(sids)
     g_unit, g_k, g_school = orders.g_unit, orders.g_k, orders.g_school
     # Placement objects are shared: there are at most (schools x choices) distinct ones.
-    n_u = len(units.ids)
-    code = np.full(n_u, -1, dtype=np.int64)
-    code[g_unit[held]] = held  # the position at which the unit is placed
-    uniq, inv = np.unique(code, return_inverse=True)
+    placed, inv = _placements(orders, held, len(units.ids))
     new = tuple.__new__  # NamedTuple's own __new__ is a slow Python-level call
     table: list[Placement | None] = [
-        None if g < 0 else new(Placement, (sids[s], k + 1))
-        for g, s, k in zip(
-            uniq.tolist(),
-            g_school[np.maximum(uniq, 0)].tolist(),
-            g_k[np.maximum(uniq, 0)].tolist(),
-            strict=True,
-        )
+        None if p is None else new(Placement, (sids[p[0]], p[1] + 1)) for p in placed
     ]
-    unit_place = list(map(table.__getitem__, inv.ravel().tolist()))
+    unit_place = list(map(table.__getitem__, inv.tolist()))
     assignments = dict(
         zip(cols.app_ids, map(unit_place.__getitem__, units.unit_of.tolist()), strict=True)
     )
@@ -620,10 +632,11 @@ def _sorted_index(ids: list[str]) -> list[int]:
     return sorted(range(len(ids)), key=ids.__getitem__)
 
 
-def _members(keys: list[str], values: list[list[str]]) -> list[bytes]:
+def _members(keys: list[str], values: list[list[str]], more: bool = False) -> list[bytes]:
     """The members ``"key":value`` of a JSON object, comma-separated, as encoded blocks: keys
-    plain (see ``_plain``) and in order, each value the concatenation of ``values[j][i]``.
-    Built by interleaving whole lists (C-level slice assignment and one join per block)."""
+    plain (see ``_plain``) and in order, each value the concatenation of ``values[j][i]``;
+    ``more``: these follow earlier members (lead with a comma).  Built by interleaving whole
+    lists (C-level slice assignment and one join per block)."""
     out = []
     width = 3 + len(values)
     for lo in range(0, len(keys), _BLOCK):
@@ -636,7 +649,7 @@ def _members(keys: list[str], values: list[list[str]]) -> list[bytes]:
         for j, column in enumerate(values, 3):
             parts[j::width] = column[lo : lo + _BLOCK]
         text = "".join(parts)
-        out.append((text[1:] if lo == 0 else text).encode())
+        out.append((text[1:] if lo == 0 and not more else text).encode())
     return out
 
 
@@ -666,21 +679,12 @@ def _direct_chunks(
         return None
     n_s = len(sids)
     g_unit, g_k, g_school = orders.g_unit, orders.g_k, orders.g_school
-    n_u = len(units.ids)
-    code = np.full(n_u, -1, dtype=np.int64)
-    code[g_unit[held]] = held
-    uniq, inv = np.unique(code, return_inverse=True)
+    placed, inv = _placements(orders, held, len(units.ids))
     table = [
-        "null" if g < 0 else f'{{"choice":{k + 1},"school":"{sids[s]}"}}'
-        for g, s, k in zip(
-            uniq.tolist(),
-            g_school[np.maximum(uniq, 0)].tolist(),
-            g_k[np.maximum(uniq, 0)].tolist(),
-            strict=True,
-        )
+        "null" if p is None else f'{{"choice":{p[1] + 1},"school":"{sids[p[0]]}"}}' for p in placed
     ]
-    unit_val = list(map(table.__getitem__, inv.ravel().tolist()))
-    del code, uniq, inv
+    unit_val = list(map(table.__getitem__, inv.tolist()))
+    del inv
     unit_of = units.unit_of.tolist()
     by_app = _sorted_index(app_ids)
     out = [b'{"assignments":{']
@@ -718,11 +722,12 @@ def _direct_chunks(
     if cols.tie_breaking == "single":
         uids = units.ids
         by_unit = by_app if uids is app_ids else _sorted_index(uids)
-        hexes = list(map(bytes.hex, map(orders.single_tickets.__getitem__, by_unit)))
         out.append(b',"tickets":{')
-        out += _members(
-            list(map(uids.__getitem__, by_unit)), [['"'] * len(hexes), hexes, ['"'] * len(hexes)]
-        )
+        for lo in range(0, len(by_unit), _BLOCK):  # hex strings one block at a time
+            block = by_unit[lo : lo + _BLOCK]
+            hexes = list(map(bytes.hex, map(orders.single_tickets.__getitem__, block)))
+            quote = ['"'] * len(block)
+            out += _members(list(map(uids.__getitem__, block)), [quote, hexes, quote], lo > 0)
         out.append(b"}")
     out.append(b"}\n")
     return out
