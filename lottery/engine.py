@@ -8,7 +8,7 @@ Theory of operation
 1. *Units.*  Applicants sharing a ``group`` form one unit (id = group id), others are units of
    their own (id = applicant id).  A unit's priority at a school is its members' maximum.
 2. *Tickets.*  ``lottery.ticket.ticket`` per unit (``single``) or per (unit, school) pair
-   (``multiple``).
+   (``multiple``), in bulk with the HMAC key pads hashed once (``hmac_sha256_many``).
 3. *School orders.*  Every school ranks the units that chose it by (priority desc, ticket asc,
    unit id asc).  All (unit, choice) pairs are sorted once on one packed int64 key (school,
    priority rank, rank of the ticket's first 8 bytes, choice index); if two tickets agree in
@@ -24,7 +24,6 @@ Theory of operation
 
 from __future__ import annotations
 
-import hmac
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,13 +36,9 @@ from lottery._gc import paused_gc
 from lottery.canonical import canonical_json_trusted
 from lottery.columns import Columns, columns_of
 from lottery.model import Instance, parse_instance
+from lottery.ticket import hmac_sha256_many
 
 RESULT_FORMAT = "paiwei-result/1"
-
-try:  # what hmac.digest calls, minus its Python-level wrapper (same bytes)
-    from _hashlib import hmac_digest as _hmac_digest
-except ImportError:  # pragma: no cover - CPython built without OpenSSL
-    _hmac_digest = hmac.digest  # type: ignore[assignment]
 
 
 class Placement(NamedTuple):
@@ -269,19 +264,16 @@ def _row_positions(off: np.ndarray, rows: np.ndarray) -> np.ndarray:
 def _tickets(
     seed: bytes, tie_breaking: str, units: _Units
 ) -> tuple[list[bytes], list[bytes] | None]:
-    """Per-unit tickets (single) or per-(unit, choice) tickets, unit after unit (multiple);
-    inlines ``lottery.ticket.ticket`` (same bytes) because this loop is the hot path."""
-    digest = _hmac_digest
-    seeds = itertools.repeat(seed)
-    sha = itertools.repeat("sha256")
+    """Per-unit tickets (single) or per-(unit, choice) tickets, unit after unit (multiple):
+    ``lottery.ticket.ticket`` of each, computed in bulk (same bytes)."""
     unit_info = map(bytes.__add__, map(str.encode, units.ids), itertools.repeat(b"\x01"))
     if tie_breaking == "single":
-        return list(map(digest, seeds, unit_info, sha)), None
+        return hmac_sha256_many(seed, unit_info), None
     sch = [s.encode() + b"\x00" for s in units.school_ids]
     ub = list(unit_info)
     pre = map(sch.__getitem__, units.flat.tolist())
     post = map(ub.__getitem__, np.repeat(np.arange(len(ub)), units.nch).tolist())
-    return [], list(map(digest, seeds, map(bytes.__add__, pre, post), sha))
+    return [], hmac_sha256_many(seed, map(bytes.__add__, pre, post))
 
 
 class _Orders:

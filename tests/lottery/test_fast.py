@@ -4,6 +4,7 @@ declines, ``run`` reports the exact validator's error, byte for byte."""
 
 from __future__ import annotations
 
+import hmac
 import json
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import lottery
 from lottery import _fast
 from lottery.columns import Columns, columns_of
 from lottery.errors import InvalidInstance
+from lottery.ticket import hmac_sha256_many
 from tests.lottery.strategies import instances
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
@@ -205,3 +207,19 @@ def test_fast_path_accepts_plain_valid_instances(obj: dict[str, Any]) -> None:
         for ch in s
     )
     assert check_agreement(data) == (b"\\" not in data and not astral and not controls)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=130), st.lists(st.binary(max_size=150), max_size=20))
+def test_bulk_hmac_equals_hmac_digest(key: bytes, messages: list[bytes]) -> None:
+    assert hmac_sha256_many(key, messages) == [hmac.digest(key, m, "sha256") for m in messages]
+
+
+def test_bulk_hmac_across_batches() -> None:
+    key = bytes(range(32))
+    messages = [i.to_bytes(4, "big") for i in range((1 << 16) + 3)]
+    got = hmac_sha256_many(key, iter(messages))
+    assert got[:3] + got[-3:] == [
+        hmac.digest(key, m, "sha256") for m in messages[:3] + messages[-3:]
+    ]
+    assert len(got) == len(messages)
