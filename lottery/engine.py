@@ -686,18 +686,19 @@ def _direct_chunks(
     )
     del unit_val
     out.append(f'}},"format":"{RESULT_FORMAT}","instance_sha256":"{sha256}","schools":{{'.encode())
-    adm_names = _expand(units, orders, g_unit[held])
+    # A unit's text in a list: its id, or its members' ids joined by '","' (a group).
+    unit_text = units.names[units.name_off]
+    name_off = units.name_off.tolist()
+    for u in np.flatnonzero(units.size > 1).tolist():
+        lo = name_off[u]
+        unit_text[u] = '","'.join(units.names[lo : lo + int(units.size[u])].tolist())
+    adm_names = unit_text[g_unit[held]].tolist()
     pk = placed_k[g_unit]
     wait_mask = (pk < 0) | (pk > g_k)
-    wait_names = _expand(units, orders, g_unit[wait_mask])
-    if orders.grouped:
-        adm_w = np.bincount(g_school[held], weights=orders.g_size[held], minlength=n_s)
-        wait_w = np.bincount(g_school[wait_mask], weights=orders.g_size[wait_mask], minlength=n_s)
-        adm_end = np.cumsum(adm_w.astype(np.int64)).tolist()
-        wait_end = np.cumsum(wait_w.astype(np.int64)).tolist()
-    else:
-        adm_end = np.cumsum(np.bincount(g_school[held], minlength=n_s)).tolist()
-        wait_end = np.cumsum(np.bincount(g_school[wait_mask], minlength=n_s)).tolist()
+    wait_names = unit_text[g_unit[wait_mask]].tolist()
+    del unit_text
+    adm_end = np.cumsum(np.bincount(g_school[held], minlength=n_s)).tolist()
+    wait_end = np.cumsum(np.bincount(g_school[wait_mask], minlength=n_s)).tolist()
     adm_start = [0, *adm_end[:-1]]
     wait_start = [0, *wait_end[:-1]]
     sep = ""
