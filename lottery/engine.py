@@ -688,10 +688,13 @@ def _direct_chunks(
     out.append(f'}},"format":"{RESULT_FORMAT}","instance_sha256":"{sha256}","schools":{{'.encode())
     # A unit's text in a list: its id, or its members' ids joined by '","' (a group).
     unit_text = units.names[units.name_off]
-    name_off = units.name_off.tolist()
-    for u in np.flatnonzero(units.size > 1).tolist():
-        lo = name_off[u]
-        unit_text[u] = '","'.join(units.names[lo : lo + int(units.size[u])].tolist())
+    grouped = np.flatnonzero(units.size > 1)
+    if grouped.size:
+        names = units.names.tolist()
+        first = units.name_off[grouped].tolist()
+        end = (units.name_off[grouped] + units.size[grouped]).tolist()
+        unit_text[grouped] = ['","'.join(names[a:b]) for a, b in zip(first, end, strict=True)]
+        del names
     adm_names = unit_text[g_unit[held]].tolist()
     pk = placed_k[g_unit]
     wait_mask = (pk < 0) | (pk > g_k)
