@@ -22,6 +22,7 @@ Why the checks below suffice, given ``b"\\\\" not in data`` (no JSON escapes):
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import operator
@@ -135,9 +136,11 @@ def _columns(
     """The remaining rules of spec section 9 on the decoded applicants; None on any fault."""
     n = len(apps)
     ids = list(map(operator.attrgetter("id"), apps))
-    app_ids = set(ids)
-    if len(app_ids) != n:
-        return None
+    # Sorted once here for the uniqueness check and again used by the result writer.
+    order = sorted(range(n), key=ids.__getitem__)
+    ids_sorted = list(map(ids.__getitem__, order))
+    if any(map(operator.eq, ids_sorted, itertools.islice(ids_sorted, 1, None))):
+        return None  # a repeated applicant id
     chs = list(map(operator.attrgetter("choices"), apps))
     nch = np.fromiter(map(len, chs), dtype=np.int64, count=n)
     flat = np.fromiter(
@@ -178,7 +181,7 @@ def _columns(
         first = group_choices.setdefault(g, chs[i])
         if first is not chs[i] and first != chs[i]:
             return None
-    if any(g in app_ids for g in group_choices):
+    if any(_contains(ids_sorted, g) for g in group_choices):
         return None
     joined = "".join(ids) + "".join(g for _, g in group_rows)  # school ids: checked BMP
     if _CONTROL.search(joined) or _CONTROL.search("".join(school_ids)):
@@ -202,6 +205,7 @@ def _columns(
             (s.capacity for s in head.schools), dtype=np.int64, count=len(school_ids)
         ),
         app_ids=ids,
+        app_order=order,
         app_nch=nch,
         app_flat=flat,
         prio_app=np.repeat(np.asarray(with_prio, dtype=np.int64), prio_n),
@@ -210,3 +214,8 @@ def _columns(
         groups=group_rows,
         bmp_ids=joined.isascii() or max(joined, default="") <= "\uffff",
     )
+
+
+def _contains(sorted_strs: list[str], s: str) -> bool:
+    i = bisect.bisect_left(sorted_strs, s)
+    return i < len(sorted_strs) and sorted_strs[i] == s

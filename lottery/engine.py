@@ -678,7 +678,7 @@ def _direct_chunks(
     unit_val = list(map(table.__getitem__, inv.tolist()))
     del inv
     unit_of = units.unit_of.tolist()
-    by_app = _sorted_index(app_ids)
+    by_app = _sorted_index(app_ids) if cols.app_order is None else cols.app_order
     out = [b'{"assignments":{']
     out += _members(
         list(map(app_ids.__getitem__, by_app)),
