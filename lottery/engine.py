@@ -196,30 +196,28 @@ class _Units:
         app_ids = cols.app_ids
         n_a = len(app_ids)
         first_of: dict[str, int] = {}  # group id -> its first member
+        lead_of = [first_of.setdefault(g, i) for i, g in cols.groups]
         lead = np.arange(n_a, dtype=np.int64)  # each applicant's unit's first member
-        for i, g in cols.groups:
-            f = first_of.setdefault(g, i)
-            if f != i:
-                lead[i] = f
+        lead[[i for i, _ in cols.groups]] = lead_of
         is_first = lead == np.arange(n_a, dtype=np.int64)
         unit_num = np.cumsum(is_first) - 1
         self.unit_of = unit_num[lead]
         first = np.flatnonzero(is_first)
         ids = list(map(app_ids.__getitem__, first.tolist()))
-        for g, f in first_of.items():
-            ids[int(unit_num[f])] = g
+        for g, u in zip(first_of, unit_num[list(first_of.values())].tolist(), strict=True):
+            ids[u] = g
         self.ids = ids
         n_u = len(ids)
         self.size = np.bincount(self.unit_of, minlength=n_u).astype(np.int64)
         # Members unit after unit, each unit's members by id.
         by_unit = np.argsort(self.unit_of, kind="stable")
-        names = np.array(app_ids, dtype=object)[by_unit]
+        names = list(map(app_ids.__getitem__, by_unit.tolist()))
         name_off = np.zeros(n_u + 1, dtype=np.int64)
         np.cumsum(self.size, out=name_off[1:])
-        for u in np.flatnonzero(self.size > 1).tolist():
-            lo, hi = int(name_off[u]), int(name_off[u + 1])
-            names[lo:hi] = sorted(names[lo:hi].tolist())
-        self.names = names
+        multi = np.flatnonzero(self.size > 1)
+        for lo, hi in zip(name_off[multi].tolist(), name_off[multi + 1].tolist(), strict=True):
+            names[lo:hi] = sorted(names[lo:hi])
+        self.names = np.array(names, dtype=object)
         # A unit's choices are its first member's (validation made them identical).
         self.nch = cols.app_nch[first]
         first_pairs = np.repeat(is_first, cols.app_nch)
