@@ -9,6 +9,8 @@ in a fresh child process so that its peak RSS (ru_maxrss) is its own.
 
 Ratios, all measured in this run:
   (a) ticket stage / bare ``hmac.digest`` loop over the same messages     (target <= 1.5)
+      Below 1 since the ticket stage hashes the HMAC key pads once for all messages
+      (``lottery.ticket.hmac_sha256_many``, same bytes) instead of once per call.
   (b) ``matching`` HospitalResident solve / our DA on 20k singletons       (target >= 300)
       Both get the same preferences: the peer the school preference lists we derived from the
       tickets, our DA the same school orders; also printed: the peer's create + solve against
