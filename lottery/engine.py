@@ -372,9 +372,10 @@ class _Orders:
         if multi is not None:
             named: np.ndarray = by_ticket[r]  # the rank is over pairs: it names the pair
             return named
-        base = np.zeros(n_u, dtype=np.int64)
-        np.cumsum(np.bincount(p_unit, minlength=n_u)[:-1], out=base[1:])
-        pairs: np.ndarray = base[by_ticket[r]] + k
+        first_pair = np.zeros(n_u, dtype=np.int64)  # unit-major index of each unit's 1st pair
+        np.cumsum(np.bincount(p_unit, minlength=n_u)[:-1], out=first_pair[1:])
+        pairs: np.ndarray = first_pair[by_ticket][r]  # of the unit with ticket rank r
+        pairs += k
         return pairs
 
     @staticmethod
