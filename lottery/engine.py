@@ -2,10 +2,13 @@
 
 Theory of operation
 -------------------
+0. *Input.*  The engine reads ``lottery.columns.Columns`` (numpy arrays of school indices,
+   priorities, groups).  ``run`` gets them straight from the bytes via ``lottery._fast`` (msgspec)
+   when that proves the instance valid, and otherwise via the exact validator and ``Instance``.
 1. *Units.*  Applicants sharing a ``group`` form one unit (id = group id), others are units of
    their own (id = applicant id).  A unit's priority at a school is its members' maximum.
 2. *Tickets.*  ``lottery.ticket.ticket`` per unit (``single``) or per (unit, school) pair
-   (``multiple``).
+   (``multiple``), in bulk with the HMAC key pads hashed once (``hmac_sha256_many``).
 3. *School orders.*  Every school ranks the units that chose it by (priority desc, ticket asc,
    unit id asc).  All (unit, choice) pairs are sorted once on one packed int64 key (school,
    priority rank, rank of the ticket's first 8 bytes, choice index); if two tickets agree in
@@ -15,12 +18,12 @@ Theory of operation
    with numpy: candidates sorted by ``g``, ``before`` = total size ahead of a unit at its
    school; admit-together keeps ``before < seats``, all-or-none keeps ``before + size <=
    seats`` and walks a school unit by unit only where a group is skipped with seats left.
+   DA keeps what schools hold sorted, so each round merges sorted runs instead of sorting.
 5. *Result.*  Assignments, per-school admitted lists and waitlists, tickets (``single`` only).
 """
 
 from __future__ import annotations
 
-import hmac
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,16 +31,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+from lottery import _fast
 from lottery._gc import paused_gc
 from lottery.canonical import canonical_json_trusted
+from lottery.columns import Columns, columns_of
 from lottery.model import Instance, parse_instance
+from lottery.ticket import hmac_sha256_many
 
 RESULT_FORMAT = "paiwei-result/1"
-
-try:  # what hmac.digest calls, minus its Python-level wrapper (same bytes)
-    from _hashlib import hmac_digest as _hmac_digest
-except ImportError:  # pragma: no cover - CPython built without OpenSSL
-    _hmac_digest = hmac.digest  # type: ignore[assignment]
 
 
 class Placement(NamedTuple):
@@ -118,102 +119,159 @@ def run_chunks(data: bytes) -> list[bytes]:
     BMP string needing no JSON escape; otherwise through ``Result`` and the serialiser.
     """
     with paused_gc():
-        inst = parse_instance(data)
-        sha = inst.sha256().hex()
-        # The parsed JSON tree (kept for the hash) is ~1M dicts and lists at 1M applicants; this
-        # Instance never leaves run(), so drop the tree before the engine allocates its arrays.
-        object.__setattr__(inst, "source", None)
-        units = _Units(inst)
-        orders, placed_k, held = _assign(inst, units, inst.seed)
-        # Only the writer runs from here on: free what the mechanism alone needed (~150 MB at
-        # 1M applicants), so the writer's many small objects reuse that memory.
-        units.choices = []
-        units.prio = []
-        orders.pair_g = np.zeros(0, dtype=np.int64)
-        chunks = _direct_chunks(inst, units, orders, placed_k, held, sha)
-        if chunks is None:
-            return [result_bytes(_result(inst, units, orders, placed_k, held, sha))]
-        return chunks
+        cols, sha = _load(data)
+        units = _Units(cols)
+        orders, placed_k, held = _assign(cols, units, cols.seed)
+        return _write(cols, units, orders, placed_k, held, sha)
+
+
+def _load(data: bytes) -> tuple[Columns, str]:
+    """Validate instance bytes: their columns and ``instance_sha256`` (hex)."""
+    fast = _fast.decode(data)
+    if fast is not None:
+        return fast
+    inst = parse_instance(data)  # the exact validator decides (and names the first error)
+    return columns_of(inst), inst.sha256().hex()
+
+
+def _write(
+    cols: Columns,
+    units: _Units,
+    orders: _Orders,
+    placed_k: np.ndarray,
+    held: np.ndarray,
+    sha: str,
+) -> list[bytes]:
+    """The result bytes, as chunks."""
+    # Only the writer runs from here on: free what the mechanism alone needed, so the writer's
+    # many small objects reuse that memory.
+    units.flat = units.neg_prio = orders.pair_g = np.zeros(0, dtype=np.int64)
+    chunks = _direct_chunks(cols, units, orders, placed_k, held, sha)
+    if chunks is None:
+        return [result_bytes(_result(cols, units, orders, placed_k, held, sha))]
+    return chunks
 
 
 class _Units:
-    """Units of an instance as parallel lists indexed by unit number."""
+    """Units of an instance as numpy columns indexed by unit number (units numbered in order of
+    their first member in the instance).
 
-    def __init__(self, inst: Instance) -> None:
-        sidx = {s.id: i for i, s in enumerate(inst.schools)}
-        to_idx = sidx.__getitem__
-        self.school_ids = [s.id for s in inst.schools]
-        self.ids: list[str] = []
-        self.members: list[list[str]] = []
-        self.choices: list[list[int]] = []
-        self.prio: list[list[int]] = []
-        self.unit_of: list[int] = []  # unit number of each applicant, in instance order
-        ids, members, choices, prio, unit_of = (
-            self.ids, self.members, self.choices, self.prio, self.unit_of
-        )  # fmt: skip
-        groups: dict[str, int] = {}
-        no_prio: list[int] = []
-        for a in inst.applicants:
-            aid, a_choices, a_prio, group = a
-            if group is None:
-                unit_of.append(len(ids))
-                ids.append(aid)
-                members.append([aid])
-                choices.append(list(map(to_idx, a_choices)))
-                prio.append([a.priority_at(c) for c in a_choices] if a_prio else no_prio)
-                continue
-            u = groups.get(group, -1)
-            if u < 0:
-                u = groups[group] = len(ids)
-                ids.append(group)
-                members.append([aid])
-                choices.append(list(map(to_idx, a_choices)))
-                prio.append([a.priority_at(c) for c in a_choices] if a_prio else no_prio)
-            else:
-                members[u].append(aid)
-                if a_prio or prio[u]:
-                    # a member without a listed priority counts as 0 there
-                    old = prio[u] or [0] * len(a_choices)
-                    prio[u] = [
-                        max(x, a.priority_at(c)) for x, c in zip(old, a_choices, strict=True)
-                    ]
-            unit_of.append(u)
-        for m in members:
-            if len(m) > 1:
-                m.sort()
-        self.size = [len(m) for m in self.members]
-        self._names: np.ndarray | None = None
-        self._name_off: np.ndarray | None = None
+    ``flat`` holds each unit's choices (school indices) unit after unit, ``off[u]`` where unit
+    ``u``'s start; ``neg_prio`` the negated unit priority of every (unit, choice) pair.
+    """
+
+    def __init__(self, cols: Columns) -> None:
+        self.school_ids = cols.school_ids
+        app_ids = cols.app_ids
+        n_a = len(app_ids)
+        app_nch = cols.app_nch
+        app_off = np.zeros(n_a + 1, dtype=np.int64)
+        np.cumsum(app_nch, out=app_off[1:])
+        # Priority of every (applicant, choice) pair; 0 where none is listed.
+        app_prio = np.zeros(int(app_off[-1]), dtype=np.int64)
+        if cols.prio_app.size:
+            # every pair of an applicant with a listed priority, against each of its entries
+            nch = app_nch[cols.prio_app]
+            at = _row_positions(app_off, cols.prio_app)
+            entry = np.repeat(np.arange(cols.prio_app.size), nch)
+            hit = cols.app_flat[at] == cols.prio_school[entry]
+            app_prio[at[hit]] = cols.prio_value[entry[hit]]
+        if not cols.groups:
+            self.ids = app_ids
+            self.unit_of = np.arange(n_a, dtype=np.int64)
+            self.nch = app_nch
+            self.flat = cols.app_flat
+            self.size = np.ones(n_a, dtype=np.int64)
+            self.names = np.array(app_ids, dtype=object)
+            np.negative(app_prio, out=app_prio)
+            self.neg_prio = app_prio
+        else:
+            self._grouped(cols, app_off, app_prio)
+        self.off = np.zeros(len(self.ids) + 1, dtype=np.int64)
+        np.cumsum(self.nch, out=self.off[1:])
+        self.name_off = np.zeros(len(self.ids), dtype=np.int64)
+        np.cumsum(self.size[:-1], out=self.name_off[1:])
+
+    def _grouped(self, cols: Columns, app_off: np.ndarray, app_prio: np.ndarray) -> None:
+        app_ids = cols.app_ids
+        n_a = len(app_ids)
+        first_of: dict[str, int] = {}  # group id -> its first member
+        lead_of = [first_of.setdefault(g, i) for i, g in cols.groups]
+        lead = np.arange(n_a, dtype=np.int64)  # each applicant's unit's first member
+        lead[[i for i, _ in cols.groups]] = lead_of
+        is_first = lead == np.arange(n_a, dtype=np.int64)
+        unit_num = np.cumsum(is_first) - 1
+        self.unit_of = unit_num[lead]
+        first = np.flatnonzero(is_first)
+        ids = list(map(app_ids.__getitem__, first.tolist()))
+        for g, u in zip(first_of, unit_num[list(first_of.values())].tolist(), strict=True):
+            ids[u] = g
+        self.ids = ids
+        n_u = len(ids)
+        self.size = np.bincount(self.unit_of, minlength=n_u).astype(np.int64)
+        # Members unit after unit, each unit's members by id.
+        by_unit = np.argsort(self.unit_of, kind="stable")
+        names = list(map(app_ids.__getitem__, by_unit.tolist()))
+        name_off = np.zeros(n_u + 1, dtype=np.int64)
+        np.cumsum(self.size, out=name_off[1:])
+        multi = np.flatnonzero(self.size > 1)
+        for lo, hi in zip(name_off[multi].tolist(), name_off[multi + 1].tolist(), strict=True):
+            names[lo:hi] = sorted(names[lo:hi])
+        self.names = np.array(names, dtype=object)
+        # A unit's choices are its first member's (validation made them identical).
+        self.nch = cols.app_nch[first]
+        first_pairs = np.repeat(is_first, cols.app_nch)
+        self.flat = cols.app_flat[first_pairs]
+        # A unit's priority at a school is the highest of its members' (absent = 0).
+        prio = app_prio[first_pairs]
+        others = np.flatnonzero(~is_first)
+        if others.size:
+            u_off = np.zeros(n_u + 1, dtype=np.int64)
+            np.cumsum(self.nch, out=u_off[1:])
+            src = _row_positions(app_off, others)
+            dst = _row_positions(u_off, self.unit_of[others])
+            np.maximum.at(prio, dst, app_prio[src])
+        np.negative(prio, out=prio)
+        self.neg_prio = prio
+
+    @property
+    def choices(self) -> list[list[int]]:
+        """Each unit's choices as a list of school indices."""
+        flat = self.flat.tolist()
+        off = self.off.tolist()
+        return [flat[a:b] for a, b in itertools.pairwise(off)]
 
     def member_array(self) -> np.ndarray:
         """Every unit's member ids, unit after unit (an object array)."""
-        if self._names is None:
-            self._names = np.array(list(itertools.chain.from_iterable(self.members)), dtype=object)
-        return self._names
+        return self.names
 
     def member_offsets(self) -> np.ndarray:
         """Index in ``member_array()`` of each unit's first member."""
-        if self._name_off is None:
-            off = np.zeros(len(self.ids), dtype=np.int64)
-            np.cumsum(np.asarray(self.size[:-1], dtype=np.int64), out=off[1:])
-            self._name_off = off
-        return self._name_off
+        return self.name_off
+
+
+def _row_positions(off: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions ``off[r] .. off[r + 1] - 1`` of every row ``r`` in ``rows``, row after row."""
+    lens = off[rows + 1] - off[rows]
+    total = int(lens.sum())
+    start = np.repeat(off[rows] - (np.cumsum(lens) - lens), lens)
+    start += np.arange(total, dtype=np.int64)
+    return start
 
 
 def _tickets(
     seed: bytes, tie_breaking: str, units: _Units
-) -> tuple[list[bytes], list[list[bytes]] | None]:
-    """Per-unit tickets (single) or per-(unit, choice) tickets (multiple); inlines
-    ``lottery.ticket.ticket`` (same bytes) because this loop is the hot path."""
-    digest = _hmac_digest
+) -> tuple[list[bytes], list[bytes] | None]:
+    """Per-unit tickets (single) or per-(unit, choice) tickets, unit after unit (multiple):
+    ``lottery.ticket.ticket`` of each, computed in bulk (same bytes)."""
+    unit_info = map(bytes.__add__, map(str.encode, units.ids), itertools.repeat(b"\x01"))
     if tie_breaking == "single":
-        return [digest(seed, u.encode() + b"\x01", "sha256") for u in units.ids], None
+        return hmac_sha256_many(seed, unit_info), None
     sch = [s.encode() + b"\x00" for s in units.school_ids]
-    per = [
-        [digest(seed, sch[s] + ub, "sha256") for s in ch]
-        for ub, ch in zip((u.encode() + b"\x01" for u in units.ids), units.choices, strict=True)
-    ]
-    return [], per
+    ub = list(unit_info)
+    pre = map(sch.__getitem__, units.flat.tolist())
+    post = map(ub.__getitem__, np.repeat(np.arange(len(ub)), units.nch).tolist())
+    return [], hmac_sha256_many(seed, map(bytes.__add__, pre, post))
 
 
 class _Orders:
@@ -224,47 +282,28 @@ class _Orders:
     ``starts[s] <= g < starts[s + 1]`` and a smaller ``g`` is served first there.
     """
 
-    def __init__(self, seed: bytes, tie_breaking: str, units: _Units) -> None:
-        single, multi = _tickets(seed, tie_breaking, units)
+    def __init__(self, tickets: tuple[list[bytes], list[bytes] | None], units: _Units) -> None:
+        single, multi = tickets
         self.single_tickets = single
         n_s = len(units.school_ids)
         n_u = len(units.ids)
-        nch = np.fromiter(map(len, units.choices), dtype=np.int64, count=n_u)
-        n_pairs = int(nch.sum())
-        off = np.zeros(n_u + 1, dtype=np.int64)
-        np.cumsum(nch, out=off[1:])
-        p_school = np.fromiter(
-            itertools.chain.from_iterable(units.choices), dtype=np.int64, count=n_pairs
-        )
+        nch, off = units.nch, units.off
+        n_pairs = int(off[-1])
+        p_school = units.flat
         p_unit = np.repeat(np.arange(n_u, dtype=np.int64), nch)
         p_k = np.arange(n_pairs, dtype=np.int64) - off[:-1][p_unit]
-        p_neg_prio = np.zeros(n_pairs, dtype=np.int64)
-        with_prio = [u for u, pr in enumerate(units.prio) if pr]
-        if with_prio:
-            wp = np.asarray(with_prio, dtype=np.int64)
-            lens = nch[wp]
-            at = np.repeat(off[wp] - (np.cumsum(lens) - lens), lens) + np.arange(
-                int(lens.sum()), dtype=np.int64
-            )
-            p_neg_prio[at] = -np.fromiter(
-                itertools.chain.from_iterable(units.prio[u] for u in with_prio),
-                dtype=np.int64,
-                count=len(at),
-            )
-        order = self._fast_order(single, multi, p_school, p_unit, p_k, p_neg_prio, n_s, n_u)
+        order = self._fast_order(single, multi, p_school, p_unit, p_k, units.neg_prio, n_s, n_u)
         if order is None:
-            order = self._exact_order(units, single, multi, p_neg_prio.tolist())
+            order = self._exact_order(units, single, multi, units.neg_prio.tolist())
         self.n_schools = n_s
         self.off = off
         self.nch = nch
-        del p_neg_prio
         self.g_unit = p_unit[order]
         del p_unit
         self.g_k = p_k[order]
         del p_k
         self.g_school = p_school[order]
-        del p_school
-        sizes = np.fromiter(units.size, dtype=np.int64, count=n_u)
+        sizes = units.size
         self.unit_size = sizes
         self.grouped = bool(n_u and sizes.max() > 1)
         self.g_size = sizes[self.g_unit]
@@ -277,7 +316,7 @@ class _Orders:
     @staticmethod
     def _fast_order(
         single: list[bytes],
-        multi: list[list[bytes]] | None,
+        multi: list[bytes] | None,
         p_school: np.ndarray,
         p_unit: np.ndarray,
         p_k: np.ndarray,
@@ -301,7 +340,7 @@ class _Orders:
             p_rank = rank[p_unit]
             n_rank = n_u
         else:
-            t0 = np.frombuffer(b"".join(t for row in multi for t in row), dtype=">u8")[::4]
+            t0 = np.frombuffer(b"".join(multi), dtype=">u8")[::4]
             by_ticket = np.argsort(t0, kind="stable")
             st = t0[by_ticket]
             if bool((st[1:] == st[:-1]).any()):
@@ -310,45 +349,47 @@ class _Orders:
             p_rank[by_ticket] = np.arange(n_pairs, dtype=np.int64)
             n_rank = n_pairs
         lo = int(p_neg_prio.min())
-        n_p = int(p_neg_prio.max()) - lo + 1
-        n_k = int(p_k.max()) + 1
-        if n_s * n_p * n_rank * n_k >= 2**62:  # no room for one packed key: sort on columns
+        b_p = (int(p_neg_prio.max()) - lo).bit_length()  # bits of each key field
+        b_r = (n_rank - 1).bit_length()
+        b_k = int(p_k.max()).bit_length()
+        if (n_s - 1).bit_length() + b_p + b_r + b_k > 62:  # no room for one packed key
             lex: np.ndarray = np.lexsort((p_rank, p_neg_prio, p_school))
             return lex
         # One packed int64 key per pair; keys are distinct, so an unstable sort is exact.
-        key = p_school * n_p
+        key = p_school << b_p
         key += p_neg_prio
         key -= lo
-        key *= n_rank
+        key <<= b_r
         key += p_rank
         del p_rank  # in-place arithmetic and early frees: these arrays are 8 bytes x 5M pairs
-        key *= n_k
+        key <<= b_k
         key += p_k
         key.sort()
-        k = key % n_k
-        key //= n_k
-        key %= n_rank
+        k = key & ((1 << b_k) - 1)
+        key >>= b_k
+        key &= (1 << b_r) - 1
         r = key
         if multi is not None:
             named: np.ndarray = by_ticket[r]  # the rank is over pairs: it names the pair
             return named
-        base = np.zeros(n_u, dtype=np.int64)
-        np.cumsum(np.bincount(p_unit, minlength=n_u)[:-1], out=base[1:])
-        pairs: np.ndarray = base[by_ticket[r]] + k
+        first_pair = np.zeros(n_u, dtype=np.int64)  # unit-major index of each unit's 1st pair
+        np.cumsum(np.bincount(p_unit, minlength=n_u)[:-1], out=first_pair[1:])
+        pairs: np.ndarray = first_pair[by_ticket][r]  # of the unit with ticket rank r
+        pairs += k
         return pairs
 
     @staticmethod
     def _exact_order(
         units: _Units,
         single: list[bytes],
-        multi: list[list[bytes]] | None,
+        multi: list[bytes] | None,
         neg_prio: list[int],
     ) -> np.ndarray:
         keys = []
         i = 0
         for u, ch in enumerate(units.choices):
-            for k, s in enumerate(ch):
-                t = single[u] if multi is None else multi[u][k]
+            for s in ch:
+                t = single[u] if multi is None else multi[i]
                 keys.append((s, neg_prio[i], t, units.ids[u], i))
                 i += 1
         keys.sort()
@@ -403,50 +444,52 @@ def _choose(orders: _Orders, cand: np.ndarray, seats: np.ndarray, policy: str) -
 def draw(instance: Instance) -> Result:
     """Run the lottery on a validated instance (docs/lottery-spec.md, paiwei-lottery/1)."""
     with paused_gc():
-        units = _Units(instance)
-        orders, placed_k, held = _assign(instance, units, instance.seed)
-        return _result(instance, units, orders, placed_k, held)
+        cols = columns_of(instance)
+        units = _Units(cols)
+        orders, placed_k, held = _assign(cols, units, instance.seed)
+        return _result(cols, units, orders, placed_k, held, instance.sha256().hex())
 
 
-def _assign(
-    instance: Instance, units: _Units, seed: bytes
-) -> tuple[_Orders, np.ndarray, np.ndarray]:
+def _assign(cols: Columns, units: _Units, seed: bytes) -> tuple[_Orders, np.ndarray, np.ndarray]:
     """Tickets, school orders and the mechanism for ``seed``: returns the orders, each unit's
     placed choice index (-1 = unplaced) and the admitted positions (ascending)."""
-    orders = _Orders(seed, instance.tie_breaking, units)
-    placed_k, held = _mechanism(instance, orders)
+    orders = _Orders(_tickets(seed, cols.tie_breaking, units), units)
+    placed_k, held = _mechanism(cols, orders)
     return orders, placed_k, held
 
 
-def _mechanism(instance: Instance, orders: _Orders) -> tuple[np.ndarray, np.ndarray]:
+def _mechanism(cols: Columns, orders: _Orders) -> tuple[np.ndarray, np.ndarray]:
     """Run the instance's mechanism on the school orders (spec section 6), all schools of a
     round at once."""
     n_s = orders.n_schools
     n_u = len(orders.nch)
-    caps = np.fromiter((s.capacity for s in instance.schools), dtype=np.int64, count=n_s)
-    policy = instance.group_policy
+    caps = cols.capacities
+    policy = cols.group_policy
     nch, off, pair_g, g_unit = orders.nch, orders.off, orders.pair_g, orders.g_unit
     placed_k = np.full(n_u, -1, dtype=np.int64)
-    if instance.mechanism == "deferred-acceptance":
+    if cols.mechanism == "deferred-acceptance":
         nxt = np.zeros(n_u, dtype=np.int64)
         free = np.arange(n_u, dtype=np.int64)
         held = np.zeros(0, dtype=np.int64)
         affected = np.zeros(n_s, dtype=bool)
+        # ``held`` stays sorted; joining two sorted runs with the stable sort (timsort) is a
+        # linear merge, so a round costs O(held + proposals), not a full sort.
         while True:
             free = free[nxt[free] < nch[free]]
             if free.size == 0:
                 break
             new = pair_g[off[free] + nxt[free]]
+            new.sort()
             nxt[free] += 1
             affected[:] = False
             affected[orders.g_school[new]] = True
             touched = affected[orders.g_school[held]]
             cand = np.concatenate((held[touched], new))
-            cand.sort()
+            cand.sort(kind="stable")
             keep = _choose(orders, cand, caps, policy)
             held = np.concatenate((held[~touched], cand[keep]))
+            held.sort(kind="stable")
             free = g_unit[cand[~keep]]
-        held.sort()
         placed_k[g_unit[held]] = orders.g_k[held]
         return placed_k, held
     left = caps.copy()
@@ -486,37 +529,47 @@ def _expand(units: _Units, orders: _Orders, unit_seq: np.ndarray) -> list[str]:
     return out
 
 
+def _placements(
+    orders: _Orders, held: np.ndarray, n_u: int
+) -> tuple[list[tuple[int, int] | None], np.ndarray]:
+    """The distinct placements (school, choice index), None for unplaced, and the number of
+    each unit's placement in that list.  Codes school * n_k + k (n_k = most choices) with the
+    last code for unplaced; marking the used ones (dense code space) keeps this linear."""
+    n_k = int(orders.nch.max()) if n_u else 1
+    unplaced = orders.n_schools * n_k
+    code = np.full(n_u, unplaced, dtype=np.int64)
+    code[orders.g_unit[held]] = orders.g_school[held] * n_k + orders.g_k[held]
+    if unplaced > 4 * orders.g_unit.size + 1024:  # a sparse code space: sort instead
+        codes, number = np.unique(code, return_inverse=True)
+    else:
+        used = np.zeros(unplaced + 1, dtype=bool)
+        used[code] = True
+        codes = np.flatnonzero(used)
+        number = (np.cumsum(used) - 1)[code]
+    placed = [None if c == unplaced else divmod(c, n_k) for c in codes.tolist()]
+    return placed, number.ravel()
+
+
 def _result(
-    inst: Instance,
+    cols: Columns,
     units: _Units,
     orders: _Orders,
     placed_k: np.ndarray,
     held: np.ndarray,
-    sha256: str | None = None,
+    sha256: str,
 ) -> Result:
     sids = units.school_ids
     n_s = len(sids)
     g_unit, g_k, g_school = orders.g_unit, orders.g_k, orders.g_school
     # Placement objects are shared: there are at most (schools x choices) distinct ones.
-    n_u = len(units.ids)
-    code = np.full(n_u, -1, dtype=np.int64)
-    code[g_unit[held]] = held  # the position at which the unit is placed
-    uniq, inv = np.unique(code, return_inverse=True)
+    placed, inv = _placements(orders, held, len(units.ids))
     new = tuple.__new__  # NamedTuple's own __new__ is a slow Python-level call
     table: list[Placement | None] = [
-        None if g < 0 else new(Placement, (sids[s], k + 1))
-        for g, s, k in zip(
-            uniq.tolist(),
-            g_school[np.maximum(uniq, 0)].tolist(),
-            g_k[np.maximum(uniq, 0)].tolist(),
-            strict=True,
-        )
+        None if p is None else new(Placement, (sids[p[0]], p[1] + 1)) for p in placed
     ]
-    unit_place = list(map(table.__getitem__, inv.ravel().tolist()))
+    unit_place = list(map(table.__getitem__, inv.tolist()))
     assignments = dict(
-        zip(
-            (a.id for a in inst.applicants), map(unit_place.__getitem__, units.unit_of), strict=True
-        )
+        zip(cols.app_ids, map(unit_place.__getitem__, units.unit_of.tolist()), strict=True)
     )
     adm_names = _expand(units, orders, g_unit[held])
     adm_count = np.bincount(g_school[held], minlength=n_s).tolist()
@@ -543,14 +596,14 @@ def _result(
         ai += na
         wi += nw
     tickets = None
-    if inst.tie_breaking == "single":
+    if cols.tie_breaking == "single":
         tickets = dict(zip(units.ids, map(bytes.hex, orders.single_tickets), strict=True))
     return Result(
-        instance_sha256=inst.sha256().hex() if sha256 is None else sha256,
+        instance_sha256=sha256,
         assignments=assignments,
         schools=schools,
         tickets=tickets,
-        bmp_ids=inst.bmp_ids,
+        bmp_ids=cols.bmp_ids,
     )
 
 
@@ -570,13 +623,34 @@ def _sorted_index(ids: list[str]) -> list[int]:
     return sorted(range(len(ids)), key=ids.__getitem__)
 
 
+def _members(keys: list[str], values: list[list[str]], more: bool = False) -> list[bytes]:
+    """The members ``"key":value`` of a JSON object, comma-separated, as encoded blocks: keys
+    plain (see ``_plain``) and in order, each value the concatenation of ``values[j][i]``;
+    ``more``: these follow earlier members (lead with a comma).  Built by interleaving whole
+    lists (C-level slice assignment and one join per block)."""
+    out = []
+    width = 3 + len(values)
+    for lo in range(0, len(keys), _BLOCK):
+        k = keys[lo : lo + _BLOCK]
+        m = len(k)
+        parts = [""] * (width * m)
+        parts[0::width] = [',"'] * m
+        parts[1::width] = k
+        parts[2::width] = ['":'] * m
+        for j, column in enumerate(values, 3):
+            parts[j::width] = column[lo : lo + _BLOCK]
+        text = "".join(parts)
+        out.append((text[1:] if lo == 0 and not more else text).encode())
+    return out
+
+
 def _str_array(names: list[str]) -> str:
     """JSON array of plain strings (see ``_plain``)."""
     return '["' + '","'.join(names) + '"]' if names else "[]"
 
 
 def _direct_chunks(
-    inst: Instance,
+    cols: Columns,
     units: _Units,
     orders: _Orders,
     placed_k: np.ndarray,
@@ -591,49 +665,42 @@ def _direct_chunks(
     compact separators, integers in decimal; it saves building a 1M-entry dict and sorting it.
     """
     sids = units.school_ids
-    app_ids = [a[0] for a in inst.applicants]
+    app_ids = cols.app_ids
     if not (_plain(sids) and _plain(app_ids) and _plain(units.ids)):
         return None
     n_s = len(sids)
     g_unit, g_k, g_school = orders.g_unit, orders.g_k, orders.g_school
-    n_u = len(units.ids)
-    code = np.full(n_u, -1, dtype=np.int64)
-    code[g_unit[held]] = held
-    uniq, inv = np.unique(code, return_inverse=True)
+    placed, inv = _placements(orders, held, len(units.ids))
     table = [
-        "null" if g < 0 else f'{{"choice":{k + 1},"school":"{sids[s]}"}}'
-        for g, s, k in zip(
-            uniq.tolist(),
-            g_school[np.maximum(uniq, 0)].tolist(),
-            g_k[np.maximum(uniq, 0)].tolist(),
-            strict=True,
-        )
+        "null" if p is None else f'{{"choice":{p[1] + 1},"school":"{sids[p[0]]}"}}' for p in placed
     ]
-    unit_val = list(map(table.__getitem__, inv.ravel().tolist()))
-    del code, uniq, inv
-    unit_of = units.unit_of
-    # Sections are encoded block by block so the full text never exists as one str as well.
+    unit_val = list(map(table.__getitem__, inv.tolist()))
+    del inv
+    unit_of = units.unit_of.tolist()
+    by_app = _sorted_index(app_ids) if cols.app_order is None else cols.app_order
     out = [b'{"assignments":{']
-    by_app = _sorted_index(app_ids)
-    sep = ""
-    for lo in range(0, len(by_app), _BLOCK):
-        block = [f'"{app_ids[i]}":{unit_val[unit_of[i]]}' for i in by_app[lo : lo + _BLOCK]]
-        out.append((sep + ",".join(block)).encode())
-        sep = ","
-    del unit_val, by_app
+    out += _members(
+        list(map(app_ids.__getitem__, by_app)),
+        [list(map(unit_val.__getitem__, map(unit_of.__getitem__, by_app)))],
+    )
+    del unit_val
     out.append(f'}},"format":"{RESULT_FORMAT}","instance_sha256":"{sha256}","schools":{{'.encode())
-    adm_names = _expand(units, orders, g_unit[held])
+    # A unit's text in a list: its id, or its members' ids joined by '","' (a group).
+    unit_text = units.names[units.name_off]
+    grouped = np.flatnonzero(units.size > 1)
+    if grouped.size:
+        names = units.names.tolist()
+        first = units.name_off[grouped].tolist()
+        end = (units.name_off[grouped] + units.size[grouped]).tolist()
+        unit_text[grouped] = ['","'.join(names[a:b]) for a, b in zip(first, end, strict=True)]
+        del names
+    adm_names = unit_text[g_unit[held]].tolist()
     pk = placed_k[g_unit]
     wait_mask = (pk < 0) | (pk > g_k)
-    wait_names = _expand(units, orders, g_unit[wait_mask])
-    if orders.grouped:
-        adm_w = np.bincount(g_school[held], weights=orders.g_size[held], minlength=n_s)
-        wait_w = np.bincount(g_school[wait_mask], weights=orders.g_size[wait_mask], minlength=n_s)
-        adm_end = np.cumsum(adm_w.astype(np.int64)).tolist()
-        wait_end = np.cumsum(wait_w.astype(np.int64)).tolist()
-    else:
-        adm_end = np.cumsum(np.bincount(g_school[held], minlength=n_s)).tolist()
-        wait_end = np.cumsum(np.bincount(g_school[wait_mask], minlength=n_s)).tolist()
+    wait_names = unit_text[g_unit[wait_mask]].tolist()
+    del unit_text
+    adm_end = np.cumsum(np.bincount(g_school[held], minlength=n_s)).tolist()
+    wait_end = np.cumsum(np.bincount(g_school[wait_mask], minlength=n_s)).tolist()
     adm_start = [0, *adm_end[:-1]]
     wait_start = [0, *wait_end[:-1]]
     sep = ""
@@ -647,16 +714,15 @@ def _direct_chunks(
         sep = ","
     del adm_names, wait_names
     out.append(b"}")
-    if inst.tie_breaking == "single":
+    if cols.tie_breaking == "single":
         uids = units.ids
-        tickets = orders.single_tickets
-        by_unit = _sorted_index(uids)
+        by_unit = by_app if uids is app_ids else _sorted_index(uids)
         out.append(b',"tickets":{')
-        sep = ""
-        for lo in range(0, len(by_unit), _BLOCK):
-            block = [f'"{uids[u]}":"{tickets[u].hex()}"' for u in by_unit[lo : lo + _BLOCK]]
-            out.append((sep + ",".join(block)).encode())
-            sep = ","
+        for lo in range(0, len(by_unit), _BLOCK):  # hex strings one block at a time
+            block = by_unit[lo : lo + _BLOCK]
+            hexes = list(map(bytes.hex, map(orders.single_tickets.__getitem__, block)))
+            quote = ['"'] * len(block)
+            out += _members(list(map(uids.__getitem__, block)), [quote, hexes, quote], lo > 0)
         out.append(b"}")
     out.append(b"}\n")
     return out

@@ -503,7 +503,14 @@ def _has_repeats(flat: np.ndarray, lens: list[int], n_s: int) -> bool:
     if not lens:
         return False
     if min(lens) == max(lens):
-        rows = np.sort(flat.reshape(len(lens), lens[0]), axis=1)
+        rows = flat.reshape(len(lens), lens[0])
+        if lens[0] <= 8:  # few columns: compare every pair of them
+            return any(
+                bool((rows[:, i] == rows[:, j]).any())
+                for i in range(lens[0])
+                for j in range(i + 1, lens[0])
+            )
+        rows = np.sort(rows, axis=1)
         return bool((rows[:, 1:] == rows[:, :-1]).any())
     row = np.repeat(np.arange(len(lens), dtype=np.int64), lens)
     key = np.sort(row * n_s + flat)

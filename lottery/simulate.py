@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lottery._gc import paused_gc
+from lottery.columns import columns_of
 from lottery.engine import _assign, _Units
 from lottery.errors import LotteryError
 from lottery.model import Instance
@@ -89,9 +90,11 @@ def simulate(instance: Instance, draws: int) -> Simulation:
     """Run ``draws`` independent draws of ``instance`` with derived seeds and tally outcomes."""
     if type(draws) is not int or not 1 <= draws <= MAX_DRAWS:
         raise LotteryError(f"draws: must be an integer in [1, {MAX_DRAWS}], got {draws!r}")
-    units = _Units(instance)
+    cols = columns_of(instance)
+    units = _Units(cols)
     n_s = len(units.school_ids)
-    hits = [[0] * len(ch) for ch in units.choices]
+    choices = units.choices
+    hits = [[0] * len(ch) for ch in choices]
     filled_sum = [0] * n_s
     filled_min = [-1] * n_s
     filled_max = [0] * n_s
@@ -99,7 +102,7 @@ def simulate(instance: Instance, draws: int) -> Simulation:
     caps = [s.capacity for s in instance.schools]
     for i in range(draws):
         with paused_gc():
-            orders, placed_k, admitted = _assign(instance, units, simulation_seed(instance.seed, i))
+            orders, placed_k, admitted = _assign(cols, units, simulation_seed(instance.seed, i))
         placed = placed_k >= 0
         for u, k in zip(np.flatnonzero(placed).tolist(), placed_k[placed].tolist(), strict=True):
             hits[u][k] += 1
@@ -118,11 +121,11 @@ def simulate(instance: Instance, draws: int) -> Simulation:
         for s, sid in enumerate(units.school_ids)
     }
     chances: dict[str, Chances] = {}
-    for a, u in zip(instance.applicants, units.unit_of, strict=True):
+    for a, u in zip(instance.applicants, units.unit_of.tolist(), strict=True):
         aid = a.id
         probs = tuple(h / draws for h in hits[u])
         chances[aid] = Chances(
-            tuple(units.school_ids[s] for s in units.choices[u]),
+            tuple(units.school_ids[s] for s in choices[u]),
             probs,
             (draws - sum(hits[u])) / draws,
         )

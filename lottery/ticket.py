@@ -9,7 +9,11 @@ unambiguous.
 
 from __future__ import annotations
 
+import collections
+import hashlib
 import hmac
+import itertools
+from collections.abc import Iterable
 
 
 def hkdf_expand_block(prk: bytes, info: bytes) -> bytes:
@@ -28,3 +32,35 @@ def ticket(seed: bytes, unit_id: str, school_id: str | None = None) -> bytes:
     """Return the 32-byte ticket of ``unit_id`` (at ``school_id`` for ``multiple`` tie-breaking):
     ``HKDF-Expand(PRK=seed, info=ticket_info(unit_id, school_id), L=32)``."""
     return hkdf_expand_block(seed, ticket_info(unit_id, school_id))
+
+
+_BLOCK = 1 << 16  # messages per batch (bounds the live hash objects)
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+def hmac_sha256_many(key: bytes, messages: Iterable[bytes]) -> list[bytes]:
+    """``[hmac.digest(key, m, "sha256") for m in messages]``, the same bytes, faster.
+
+    RFC 2104: HMAC(K, m) = H((K' ^ opad) || H((K' ^ ipad) || m)) with K' the key zero-padded to
+    the 64-byte block.  Both padded keys fill exactly one block, so the hash states after them
+    are computed once and copied per message, instead of being recomputed in every call (two
+    of the four SHA-256 compressions of a short message).
+    """
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    block = key.ljust(64, b"\x00")
+    inner0 = hashlib.sha256(block.translate(_IPAD))
+    outer0 = hashlib.sha256(block.translate(_OPAD))
+    update = type(inner0).update
+    digest = type(inner0).digest
+    out: list[bytes] = []
+    it = iter(messages)
+    while batch := list(itertools.islice(it, _BLOCK)):
+        n = len(batch)
+        inner = list(itertools.starmap(inner0.copy, itertools.repeat((), n)))
+        collections.deque(map(update, inner, batch), maxlen=0)
+        outer = list(itertools.starmap(outer0.copy, itertools.repeat((), n)))
+        collections.deque(map(update, outer, map(digest, inner)), maxlen=0)
+        out += map(digest, outer)
+    return out

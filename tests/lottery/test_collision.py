@@ -16,7 +16,7 @@ def test_equal_tickets_fall_back_to_unit_id_order(monkeypatch: pytest.MonkeyPatc
     def same_tickets(seed: bytes, tie: str, units: Any) -> Any:
         if tie == "single":
             return [b"\x07" * 32 for _ in units.ids], None
-        return [], [[b"\x07" * 32 for _ in ch] for ch in units.choices]
+        return [], [b"\x07" * 32 for ch in units.choices for _ in ch]
 
     monkeypatch.setattr(engine, "_tickets", same_tickets)
     ids = ["d", "b", "é", "a", "c", "B"]

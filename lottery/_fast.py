@@ -1,0 +1,224 @@
+"""Fast path of ``lottery.run``: decide that instance bytes are valid and turn them into columns
+and canonical bytes with msgspec (typed C decoding), without the ``Instance`` object tree.
+
+It only ever *accepts*: ``decode`` returns None whenever it cannot prove the input valid (any
+decode or type error, an escape anywhere in the text, a non-BMP school id, ...), and the caller
+then runs the exact validator (``lottery.model.parse_instance``), which alone decides and names
+errors.  So error messages and their order are those of the exact validator by construction;
+tests/lottery/test_fast.py checks that both paths accept the same inputs and agree on them.
+
+Why the checks below suffice, given ``b"\\\\" not in data`` (no JSON escapes):
+
+* every string's text is its raw UTF-8, so C0 controls cannot occur (raw ones are not JSON) and
+  the DEL/C1 controls are found by a search of the ids;
+* duplicate member names: msgspec keeps the last one silently.  Each ':' byte of the text is
+  either a name separator or inside a string; we count the separators of the members we kept plus
+  the colons inside the strings we kept, and a dropped member adds at least its own separator;
+* canonical form: msgspec encodes a Struct's fields and (``order="sorted"``) dict keys in
+  code-point order, which is RFC 8785's UTF-16 order when the keys (fixed names and school ids)
+  are in the BMP; strings needing no escape are emitted raw, integers in the safe range as plain
+  decimals (tests/lottery/test_fast.py compares ``instance_sha256`` with the exact path's).
+
+School ids are matched by a ``Literal`` of them, so each choice decodes to the one ``str`` object
+of its school (no new string per choice).  ``typing`` caches ``Literal`` objects (at most 128).
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import itertools
+import operator
+from typing import Annotated, Any, Literal
+
+import msgspec
+import numpy as np
+
+from lottery.canonical import MAX_SAFE_INT
+from lottery.columns import Columns
+from lottery.model import _CONTROL, _SEED, _has_repeats
+
+_Id = Annotated[str, msgspec.Meta(min_length=1)]
+_Capacity = Annotated[int, msgspec.Meta(ge=0, le=MAX_SAFE_INT)]
+_Priority = Annotated[int, msgspec.Meta(ge=-MAX_SAFE_INT, le=MAX_SAFE_INT)]
+
+
+class _School(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    capacity: _Capacity
+    id: _Id
+
+
+class _Head(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    applicants: msgspec.Raw
+    format: Literal["paiwei-instance/1"]
+    group_policy: Literal["all-or-none", "admit-together"]
+    mechanism: Literal["deferred-acceptance", "preference-rounds"]
+    schools: list[_School]
+    seed: str
+    tie_breaking: Literal["single", "multiple"]
+
+
+_HEAD = msgspec.json.Decoder(_Head)
+_ENCODER = msgspec.json.Encoder(order="sorted")
+
+
+def _applicant_type(school_ids: tuple[str, ...]) -> Any:
+    """The applicant Struct whose school-id fields accept exactly these ids.  A ``Literal``
+    decodes each occurrence to the one ``str`` object in ``school_ids`` (no 5M new strings)."""
+    school = Literal.__getitem__(school_ids)  # Literal[school_ids]: one member per school id
+    return msgspec.defstruct(
+        "_Applicant",
+        [
+            ("choices", Annotated[list[school], msgspec.Meta(min_length=1)]),  # type: ignore[valid-type]
+            ("group", _Id | msgspec.UnsetType | None, msgspec.UNSET),
+            ("id", _Id),
+            ("priority", dict[school, _Priority] | msgspec.UnsetType | None, msgspec.UNSET),  # type: ignore[valid-type]
+        ],
+        forbid_unknown_fields=True,
+        kw_only=True,
+        gc=False,
+    )
+
+
+class _Canonical(msgspec.Struct, gc=False):
+    """The instance for encoding: the fields of ``_Head`` with the decoded applicants."""
+
+    applicants: list[Any]
+    format: str
+    group_policy: str
+    mechanism: str
+    schools: list[_School]
+    seed: str
+    tie_breaking: str
+
+
+def decode(data: bytes) -> tuple[Columns, str] | None:
+    """Columns and ``instance_sha256`` (hex) of valid instance bytes, or None when this path
+    does not decide (the input may still be valid: the caller runs the exact validator)."""
+    if b"\\" in data:
+        return None
+    try:
+        head = _HEAD.decode(data)
+    except msgspec.DecodeError:  # includes ValidationError
+        return None
+    if not _SEED.fullmatch(head.seed):
+        return None
+    school_ids = [s.id for s in head.schools]
+    sidx = {sid: i for i, sid in enumerate(school_ids)}
+    joined_sids = "".join(school_ids)
+    if len(sidx) != len(school_ids) or not (joined_sids.isascii() or max(joined_sids) <= "\uffff"):
+        return None
+    try:
+        if school_ids:
+            applicant = _applicant_type(tuple(school_ids))
+            apps = msgspec.json.decode(head.applicants, type=list[applicant])  # type: ignore[valid-type]
+        else:  # no school to choose: only an empty roster is valid
+            apps = msgspec.json.decode(head.applicants, type=tuple[()])
+    except msgspec.DecodeError:
+        return None
+    cols = _columns(head, apps, school_ids, sidx, data)
+    if cols is None:
+        return None
+    canonical = _ENCODER.encode(
+        _Canonical(
+            apps,
+            head.format,
+            head.group_policy,
+            head.mechanism,
+            head.schools,
+            head.seed,
+            head.tie_breaking,
+        )
+    )
+    return cols, hashlib.sha256(canonical).hexdigest()
+
+
+def _columns(
+    head: _Head, apps: list[Any], school_ids: list[str], sidx: dict[str, int], data: bytes
+) -> Columns | None:
+    """The remaining rules of spec section 9 on the decoded applicants; None on any fault."""
+    n = len(apps)
+    ids = list(map(operator.attrgetter("id"), apps))
+    # Sorted once here for the uniqueness check and again used by the result writer.
+    order = sorted(range(n), key=ids.__getitem__)
+    ids_sorted = list(map(ids.__getitem__, order))
+    if any(map(operator.eq, ids_sorted, itertools.islice(ids_sorted, 1, None))):
+        return None  # a repeated applicant id
+    chs = list(map(operator.attrgetter("choices"), apps))
+    nch = np.fromiter(map(len, chs), dtype=np.int64, count=n)
+    flat = np.fromiter(
+        map(sidx.__getitem__, itertools.chain.from_iterable(chs)),
+        dtype=np.int64,
+        count=int(nch.sum()),
+    )
+    if _has_repeats(flat, nch.tolist(), len(school_ids)):
+        return None
+    prios = list(map(operator.attrgetter("priority"), apps))
+    groups = list(map(operator.attrgetter("group"), apps))
+    unset = msgspec.UNSET
+    # name separators: 7 top-level, 2 per school, per applicant id, choices, and the optional
+    # members present (null included) with the priority object's own members
+    members = 7 + 2 * len(school_ids) + 2 * n
+    members += n - sum(map(operator.is_, prios, itertools.repeat(unset)))
+    members += n - sum(map(operator.is_, groups, itertools.repeat(unset)))
+    with_prio = list(itertools.compress(range(n), prios))  # non-empty objects (UNSET is falsy)
+    prio_dicts = list(map(prios.__getitem__, with_prio))
+    prio_n = np.fromiter(map(len, prio_dicts), dtype=np.int64, count=len(with_prio))
+    members += int(prio_n.sum())
+    prio_school = np.fromiter(
+        map(sidx.__getitem__, itertools.chain.from_iterable(prio_dicts)),
+        dtype=np.int64,
+        count=int(prio_n.sum()),
+    )
+    prio_value = np.fromiter(
+        itertools.chain.from_iterable(map(dict.values, prio_dicts)),
+        dtype=np.int64,
+        count=int(prio_n.sum()),
+    )
+    group_rows: list[tuple[int, str]] = []
+    group_choices: dict[str, list[str]] = {}
+    is_str = map(operator.is_, map(type, groups), itertools.repeat(str))
+    for i in itertools.compress(range(n), is_str):
+        g = groups[i]
+        group_rows.append((i, g))
+        first = group_choices.setdefault(g, chs[i])
+        if first is not chs[i] and first != chs[i]:
+            return None
+    if any(_contains(ids_sorted, g) for g in group_choices):
+        return None
+    joined = "".join(ids) + "".join(g for _, g in group_rows)  # school ids: checked BMP
+    if _CONTROL.search(joined) or _CONTROL.search("".join(school_ids)):
+        return None
+    school_colons = "".join(school_ids).count(":")
+    colons = joined.count(":") + school_colons
+    if school_colons:  # then also inside the school ids of choices and priority keys
+        per_school = np.fromiter(
+            (sid.count(":") for sid in school_ids), dtype=np.int64, count=len(school_ids)
+        )
+        colons += int(per_school[flat].sum() + per_school[prio_school].sum())
+    if members + colons != data.count(b":"):
+        return None  # a member name repeated in some object (or a colon we cannot place)
+    return Columns(
+        seed=bytes.fromhex(head.seed),
+        mechanism=head.mechanism,
+        tie_breaking=head.tie_breaking,
+        group_policy=head.group_policy,
+        school_ids=school_ids,
+        capacities=np.fromiter(
+            (s.capacity for s in head.schools), dtype=np.int64, count=len(school_ids)
+        ),
+        app_ids=ids,
+        app_order=order,
+        app_nch=nch,
+        app_flat=flat,
+        prio_app=np.repeat(np.asarray(with_prio, dtype=np.int64), prio_n),
+        prio_school=prio_school,
+        prio_value=prio_value,
+        groups=group_rows,
+        bmp_ids=joined.isascii() or max(joined, default="") <= "\uffff",
+    )
+
+
+def _contains(sorted_strs: list[str], s: str) -> bool:
+    i = bisect.bisect_left(sorted_strs, s)
+    return i < len(sorted_strs) and sorted_strs[i] == s
