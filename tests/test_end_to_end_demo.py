@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 from rich.console import Console
@@ -20,7 +22,7 @@ from admissions.applications.schemas import ApplicationIn
 from admissions.applications.service import check_age, check_choices, parse_id_number
 from admissions.campaigns.schemas import CampaignIn
 from admissions.cli import build_parser
-from admissions.demo.flow import Flow
+from admissions.demo.flow import DemoError, Flow
 from admissions.demo.mapping import application_body, campaign_body, review_body, school_body
 from admissions.demo.run import Demo, Options, main
 from admissions.demo.server import FileClock, write_clock
@@ -193,3 +195,57 @@ def test_seeds_families_map_to_valid_requests() -> None:
             c.genuine for c in fam.claims
         ]
     assert n == sum(len(f.children) for f in fams)
+
+
+def _flow_against(handler: Any, tmp_path: Path) -> Flow:
+    from admissions.demo.flow import Api
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://demo")
+    return Flow(
+        Api(http),
+        demo_city(seed=1, campaign_year=2026, expected_families=20),
+        [],
+        admin_password="x",
+        set_clock=lambda _: None,
+        workdir=tmp_path,
+        console=Console(file=io.StringIO()),
+        log_vkey="k",
+    )
+
+
+def test_demo_acknowledges_a_fairness_flag_and_says_so(tmp_path: Path) -> None:
+    """A fair draw is flagged about 1% of the time: the demo publishes with the
+    acknowledgement the service asks for (naming exactly the flagged tests) and says so."""
+    sent: list[Any] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        sent.append(body)
+        if body is None:
+            problem = {
+                "status": 409,
+                "detail": "the fairness check flagged ticket_uniformity, ticket_vs_district",
+                "errors": [
+                    {"field": "fairness", "reason": "flagged: ticket_uniformity, ticket_vs_district"}
+                ],
+            }
+            return httpx.Response(409, json=problem)
+        return httpx.Response(200, json={"fairness_flagged": True})
+
+    flow = _flow_against(handler, tmp_path)
+    out = asyncio.run(flow.publish("C1", "token"))
+    assert out == {"fairness_flagged": True}
+    assert sent[0] is None
+    assert sent[1]["acknowledge_flags"] == ["ticket_uniformity", "ticket_vs_district"]
+    assert len(sent[1]["reason"]) >= 20
+    assert any("flagged ticket_uniformity, ticket_vs_district" in n for n in flow.notes)
+
+
+def test_demo_stops_on_any_other_publication_conflict(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        problem = {"status": 409, "detail": "a draw is missing", "errors": [{"field": "draws"}]}
+        return httpx.Response(409, json=problem)
+
+    flow = _flow_against(handler, tmp_path)
+    with pytest.raises(DemoError, match="a draw is missing"):
+        asyncio.run(flow.publish("C1", "token"))

@@ -15,6 +15,7 @@ from admissions.publication.schemas import (
     CosignOut,
     LookupIn,
     PublicationOut,
+    PublishIn,
     ResultsOut,
 )
 
@@ -32,10 +33,16 @@ class PublicationController(Controller):
         status_code=200,
     )
     async def publish(
-        self, campaign_id: FromPath[str], session: DB, ctx: Ctx, actor: Actor
+        self,
+        campaign_id: FromPath[str],
+        session: DB,
+        ctx: Ctx,
+        actor: Actor,
+        data: JSONBody[PublishIn | None] = None,
     ) -> PublicationOut:
-        """Run the fairness check and publish a drawn campaign's results (drawn -> published)."""
-        return await service.publish(session, ctx, actor, campaign_id)
+        """Run the fairness check and publish a drawn campaign's results (drawn -> published).
+        No body normally; after a flag has been investigated, ``PublishIn`` acknowledges it."""
+        return await service.publish(session, ctx, actor, campaign_id, data)
 
     @get("/results", operation_id="listResults", exclude_from_auth=True)
     async def results(self, campaign_id: FromPath[str], session: DB) -> ResultsOut:

@@ -27,6 +27,18 @@ class LookupIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     last4: Last4
 
 
+TestName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+
+
+class PublishIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Publish although the fairness check flagged (docs/fairness.md, "What a flag means"): the
+    officer names exactly the flagged tests and says what the investigation found. Both enter
+    the public log with the publication entry, so the reason must hold no personal data."""
+
+    acknowledge_flags: Annotated[list[TestName], msgspec.Meta(min_length=1, max_length=20)]
+    reason: Annotated[str, msgspec.Meta(min_length=20, max_length=500)]
+
+
 class CosignIn(msgspec.Struct, forbid_unknown_fields=True):
     """The publication checkpoint with the notary's cosignature line(s) added (the output of
     ``paiwei-audit cosign``)."""

@@ -77,6 +77,7 @@ from admissions.publication.models import (
 from admissions.publication.schemas import (
     CosignOut,
     PublicationOut,
+    PublishIn,
     ResultsOut,
     SchoolSummary,
 )
@@ -305,10 +306,15 @@ def _build(
 
 
 async def publish(
-    session: AsyncSession, ctx: Context, actor: Principal, campaign_id: str
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal,
+    campaign_id: str,
+    ack: PublishIn | None = None,
 ) -> PublicationOut:
-    """Publish a drawn campaign (module docstring). One transaction; a flagged fairness report
-    or a missing draw refuses with 409 and changes nothing."""
+    """Publish a drawn campaign (module docstring). One transaction; a missing draw, or a flagged
+    fairness report that ``ack`` does not acknowledge test by test, refuses with 409 and changes
+    nothing. An acknowledged flag is published as it is, with the acknowledgement in the log."""
     from audit.checkpoint import sign_checkpoint
     from audit.fairness import fairness_report
     from audit.merkle import CompactRange
@@ -380,13 +386,7 @@ async def publish(
                 ),
                 False,
             )
-        if flagged_any:
-            flagged = [t.name for t in report.tests if t.flagged]
-            raise Conflict(
-                "the fairness check flagged " + ", ".join(flagged) + "; do not publish",
-                "fairness",
-                "flagged: compare with an independent recomputation first",
-            )
+        acknowledged = _acknowledged(report.tests if flagged_any else (), ack)
         school_tables, results = _build(c, apps, names, schools, placements, tables)
         tables_bytes = {code: _canon(t) for code, t in school_tables.items()}
         seq = await set_phase(
@@ -399,6 +399,7 @@ async def publish(
                 "draws": [d.id for d in draws],
                 "fairness_sha256": hashlib.sha256(fairness).hexdigest(),
                 "fairness_flagged": flagged_any,
+                **acknowledged,
                 "schools_sha256": hashlib.sha256(
                     _canon({k: hashlib.sha256(v).hexdigest() for k, v in tables_bytes.items()})
                 ).hexdigest(),
@@ -448,6 +449,38 @@ async def publish(
             results=len(results),
         )
     return out
+
+
+def _acknowledged(tests: Any, ack: PublishIn | None) -> dict[str, object]:
+    """The log fields of an acknowledged flag ({} when nothing is flagged), or the 409 that
+    stops the publication: a flag must be named test by test, after an investigation."""
+    flagged = sorted(t.name for t in tests if t.flagged)
+    if not flagged:
+        if ack is not None:
+            raise Conflict(
+                "the fairness check flagged nothing: publish without acknowledge_flags",
+                "acknowledge_flags",
+                "nothing is flagged",
+            )
+        return {}
+    names = ", ".join(flagged)
+    if ack is None:
+        raise Conflict(
+            f"the fairness check flagged {names}; do not publish before comparing the draw with "
+            "an independent recomputation (paiwei-audit verify). Then publish with "
+            "acknowledge_flags naming exactly these tests and the reason (docs/fairness.md)",
+            "fairness",
+            f"flagged: {names}",
+        )
+    if sorted(set(ack.acknowledge_flags)) != flagged:
+        raise Conflict(
+            f"acknowledge_flags must name exactly the flagged tests: {names}",
+            "acknowledge_flags",
+            f"flagged: {names}",
+        )
+    if len(ack.reason.strip()) < 20:
+        raise InvalidInput("reason", "say what the investigation found (at least 20 characters)")
+    return {"flags_acknowledged": flagged, "acknowledgement": ack.reason.strip()}
 
 
 async def _publication(session: AsyncSession, campaign_id: str) -> Publication:

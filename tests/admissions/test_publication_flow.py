@@ -320,10 +320,47 @@ async def test_flagged_fairness_refuses(api: Api, drawn: Drawn, monkeypatch: Any
         )
 
     monkeypatch.setattr(audit.fairness, "fairness_report", flagged)
-    r = await api.client.post(f"/campaigns/{api.campaign_id}/publish", headers=api.h["city"])
+    url, city = f"/campaigns/{api.campaign_id}/publish", api.h["city"]
+    r = await api.client.post(url, headers=city)
     assert r.status_code == 409 and "fairness" in r.text
-    r = await api.client.get(f"/campaigns/{api.campaign_id}")
-    assert r.json()["phase"] == "drawn"
+    name = r.json()["errors"][0]["reason"].removeprefix("flagged: ")
+    assert name == "ticket_uniformity"
+    reason = "recomputed independently with paiwei-audit verify: VALID"
+    refused = [
+        ({"acknowledge_flags": ["ticket_vs_district"], "reason": reason}, 409, "acknowledge_flags"),
+        ({"acknowledge_flags": [name, "ticket_vs_district"], "reason": reason}, 409, None),
+        ({"acknowledge_flags": [name], "reason": " " * 30}, 422, "reason"),
+        ({"acknowledge_flags": [name]}, 400, "reason"),
+    ]
+    for body, status, field in refused:
+        r = await api.client.post(url, headers=city, json=body)
+        assert r.status_code == status, (body, r.text)
+        if field:
+            assert field in r.text
+        phase = (await api.client.get(f"/campaigns/{api.campaign_id}")).json()["phase"]
+        assert phase == "drawn"
+    # acknowledged test by test, with a reason: published as flagged, the acknowledgement logged
+    r = await api.client.post(url, headers=city, json={"acknowledge_flags": [name], "reason": reason})
+    assert r.status_code == 200, r.text
+    pub = r.json()
+    assert pub["fairness_flagged"] is True and pub["campaign"]["phase"] == "published"
+    async with api.db() as s:
+        entry = (
+            await s.execute(sa.select(LogEntry.entry).where(LogEntry.seq == pub["log_seq"]))
+        ).scalar_one()
+    body = json.loads(entry)["body"]
+    assert body["fairness_flagged"] is True
+    assert body["flags_acknowledged"] == [name] and body["acknowledgement"] == reason
+
+
+async def test_acknowledging_an_unflagged_report_refuses(api: Api, drawn: Drawn) -> None:
+    url = f"/campaigns/{api.campaign_id}/publish"
+    body = {"acknowledge_flags": ["ticket_uniformity"], "reason": "no reason to acknowledge it"}
+    r = await api.client.post(url, headers=api.h["city"], json=body)
+    assert r.status_code == 409 and "acknowledge_flags" in r.text
+    assert (await api.client.get(f"/campaigns/{api.campaign_id}")).json()["phase"] == "drawn"
+    pub = await publish(api)
+    assert pub["fairness_flagged"] is False
 
 
 async def _tamper_result(api: Api, dr: Drawn) -> None:
