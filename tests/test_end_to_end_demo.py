@@ -222,12 +222,11 @@ def test_demo_acknowledges_a_fairness_flag_and_says_so(tmp_path: Path) -> None:
         body = json.loads(request.content) if request.content else None
         sent.append(body)
         if body is None:
+            names = "ticket_uniformity, ticket_vs_district"
             problem = {
                 "status": 409,
-                "detail": "the fairness check flagged ticket_uniformity, ticket_vs_district",
-                "errors": [
-                    {"field": "fairness", "reason": "flagged: ticket_uniformity, ticket_vs_district"}
-                ],
+                "detail": f"the fairness check flagged {names}",
+                "errors": [{"field": "fairness", "reason": f"flagged: {names}"}],
             }
             return httpx.Response(409, json=problem)
         return httpx.Response(200, json={"fairness_flagged": True})

@@ -340,7 +340,9 @@ async def test_flagged_fairness_refuses(api: Api, drawn: Drawn, monkeypatch: Any
         phase = (await api.client.get(f"/campaigns/{api.campaign_id}")).json()["phase"]
         assert phase == "drawn"
     # acknowledged test by test, with a reason: published as flagged, the acknowledgement logged
-    r = await api.client.post(url, headers=city, json={"acknowledge_flags": [name], "reason": reason})
+    r = await api.client.post(
+        url, headers=city, json={"acknowledge_flags": [name], "reason": reason}
+    )
     assert r.status_code == 200, r.text
     pub = r.json()
     assert pub["fairness_flagged"] is True and pub["campaign"]["phase"] == "published"

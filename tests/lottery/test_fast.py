@@ -70,10 +70,11 @@ def check_agreement(data: bytes) -> bool:
     return fast is not None
 
 
-@pytest.mark.parametrize("path", sorted((VECTORS / "invalid").glob("*.json")), ids=lambda p: p.name)
+INVALID = sorted(p for p in (VECTORS / "invalid").glob("*.json") if p.name != "index.json")
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
 def test_invalid_vectors_agree(path: Path) -> None:
-    if path.name == "index.json":
-        pytest.skip("the index")
     assert not check_agreement(path.read_bytes())
 
 
