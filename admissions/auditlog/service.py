@@ -31,7 +31,7 @@ import re
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -130,7 +130,7 @@ async def _drain(
     ``out`` collects the new entries by queue id (the sequencer hands them to its waiters)."""
     import json
 
-    q = LogQueue.__table__
+    q = cast(sa.Table, LogQueue.__table__)  # typed FromClause by the stubs
     done = 0
     while True:
         batch = sa.select(q.c.id).order_by(q.c.id).limit(SEQUENCE_BATCH).scalar_subquery()
@@ -150,7 +150,7 @@ async def _drain(
             for qid, kind, actor, body in rows
         ]
         await session.execute(
-            sa.insert(LogEntry.__table__),
+            sa.insert(cast(sa.Table, LogEntry.__table__)),
             [
                 {
                     "seq": e.seq,
