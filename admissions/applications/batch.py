@@ -121,6 +121,11 @@ DUPLICATE = "duplicate"  # the child already has an active application in the ca
 FALLBACK = "fallback"  # campaign not open / outside its window, or the batch was refused
 
 
+class Unsent(Exception):
+    """The batch failed before its COMMIT was sent (e.g. on a dead connection): nothing of it
+    is stored, so each registration can safely go the one-by-one way."""
+
+
 class RegistrationBatcher:
     """One per engine and event loop (:func:`batcher`)."""
 
@@ -159,11 +164,11 @@ class RegistrationBatcher:
                 del self._waiting[:MAX_BATCH]
                 try:
                     results = await self._write(ctx, batch)
-                except asyncpg.PostgresError as exc:  # refused, rolled back: each on its own
+                except (asyncpg.PostgresError, Unsent) as exc:  # nothing committed: each alone
                     # type and SQLSTATE only: the message could quote a row's values
                     log.warning(
                         "registration batch of %d refused (%s, SQLSTATE %s): retried one by one",
-                        len(batch), type(exc).__name__, getattr(exc, "sqlstate", "?"),
+                        len(batch), type(exc).__name__, getattr(exc, "sqlstate", "-"),
                     )  # fmt: skip
                     results = [FALLBACK] * len(batch)
                 except BaseException as exc:  # e.g. a lost connection: outcome unknown
@@ -184,6 +189,8 @@ class RegistrationBatcher:
             self._active -= 1
 
     async def _write(self, ctx: Context, batch: list[Registration]) -> list[Written | str]:
+        import asyncpg
+
         at = ctx.clock()
         naive = at.astimezone(UTC).replace(tzinfo=None)  # UTCDateTime stores naive UTC
         rows = sorted(batch, key=lambda r: (r.campaign_id, r.active_index))
@@ -202,8 +209,9 @@ class RegistrationBatcher:
         async with self._engine.connect() as sa_conn:
             conn = (await sa_conn.get_raw_connection()).driver_connection
             assert conn is not None
-            await conn.execute("BEGIN")
+            committing = False
             try:
+                await conn.execute("BEGIN")
                 inserted: dict[str, int] = {}
                 open_: set[str] = set()
                 state: tuple[int, bytes, str] | None = None
@@ -225,10 +233,19 @@ class RegistrationBatcher:
                     state,
                 )
                 # entries, state and COMMIT in one round trip (simple query protocol)
+                committing = True
                 await conn.execute(sql + "; COMMIT")
-            finally:
+            except asyncpg.PostgresError:  # the server refused: nothing is committed
                 if conn.is_in_transaction():
                     await conn.execute("ROLLBACK")
+                raise
+            except BaseException:
+                # A broken connection (server restart, failover, idle timeout): SQLAlchemy does
+                # not see errors on the raw driver connection, so drop it from the pool here.
+                await sa_conn.invalidate()
+                if committing:
+                    raise  # the COMMIT may or may not have happened: outcome unknown
+                raise Unsent from None
         by_number = {
             r.number: Written(seq, time, entry, at)
             for r, (seq, time, entry) in zip(logged, entries, strict=True)

@@ -285,3 +285,49 @@ def test_compact_id_is_stdnum_compact(value: str) -> None:
 def test_blind_index_is_hmac_sha256(key: bytes, number: str) -> None:
     msg = b"gb11643:" + number.encode()
     assert blind_index(key, number) == hmac.new(key, msg, hashlib.sha256).hexdigest()
+
+
+async def _drop_connections(api: Api, db_url: str) -> None:
+    """What a server restart, a failover or an idle timeout does to the pooled connections."""
+    import asyncpg
+
+    async with api.db() as s:
+        dbname = (await s.execute(sa.text("select current_database()"))).scalar_one()
+    admin = await asyncpg.connect(db_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await admin.fetchval(
+            "select count(pg_terminate_backend(pid)) from pg_stat_activity"
+            " where datname = $1 and pid <> pg_backend_pid()",
+            dbname,
+        )
+    finally:
+        await admin.close()
+
+
+async def test_a_dropped_connection_is_not_reused_and_nothing_is_lost(
+    world: Api, backend: str, db_url: str
+) -> None:
+    """A batch that fails before its COMMIT was sent stored nothing: its registrations go the
+    one-by-one way (FALLBACK), and the dead connection leaves the pool (review finding F1:
+    it used to fail every later batch with a 500)."""
+    await _pg_only(backend)
+    api = world
+    assert (await api.register(application(serial=600))).status_code == 201
+    parent = await _parent_id(api)
+    async with api.db() as s:
+        engine = s.bind
+    assert isinstance(
+        (await batcher(engine).submit(api.ctx, _registration(api, 601, parent=parent))), Written
+    )
+    await _drop_connections(api, db_url)
+    outcomes = []
+    for i in range(8):
+        r = await batcher(engine).submit(api.ctx, _registration(api, 610 + i, parent=parent))
+        outcomes.append(r if isinstance(r, str) else "written")
+    assert set(outcomes) <= {FALLBACK, "written"} and outcomes[-1] == "written", outcomes
+    # through HTTP: after the drop every registration is answered, and soon all with 201
+    await _drop_connections(api, db_url)
+    codes = [(await api.register(application(serial=700 + 2 * i))).status_code for i in range(6)]
+    assert set(codes) <= {201, 500} and codes[-3:] == [201, 201, 201], codes
+    await engine.dispose()  # the check's own session must not draw a connection dropped above
+    await _log_is_consistent(api)
