@@ -73,14 +73,14 @@ DRAW_KINDS = (
 )
 COMMIT_HEADER = "paiwei-draw-commit/1"
 REVEAL_HEADER = "paiwei-draw-reveal/1"
-_DRAW_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+_DRAW_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: `$` admits a final \n
+_HEX64_RE = re.compile(r"[0-9a-f]{64}")
 SECRET_SIZE = 32
 
 
 def check_draw_id(draw_id: str) -> str:
     """Draw ids are 1-64 chars of ``[A-Za-z0-9._-]`` starting alphanumeric (a safe file name)."""
-    if not isinstance(draw_id, str) or not _DRAW_ID_RE.match(draw_id):
+    if not isinstance(draw_id, str) or not _DRAW_ID_RE.fullmatch(draw_id):
         raise MalformedError(
             f"draw id {draw_id!r} must be 1-64 characters of A-Z a-z 0-9 . _ - "
             "starting with a letter or digit"
@@ -89,7 +89,7 @@ def check_draw_id(draw_id: str) -> str:
 
 
 def _hex32(value: object, field: str) -> bytes:
-    if not isinstance(value, str) or not _HEX64_RE.match(value):
+    if not isinstance(value, str) or not _HEX64_RE.fullmatch(value):
         raise MalformedError(f"{field}: expected 64 lowercase hex digits, found {value!r}")
     return bytes.fromhex(value)
 

@@ -47,13 +47,15 @@ __all__ = [
 
 LOG_FORMAT = "paiwei-log/1"
 #: RFC 3339 UTC timestamps as the log writes them: seconds precision, optional fraction, "Z".
-_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
-_KIND_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+# Used with fullmatch, and ASCII digits only: `\d` takes any Unicode digit and `$` a final
+# newline, and times are ordered as strings.
+_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z")
+_KIND_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 
 
 def validate_time(time: object) -> None:
     """Require an RFC 3339 UTC timestamp such as ``2026-06-01T08:00:00Z``."""
-    if not isinstance(time, str) or not _TIME_RE.match(time):
+    if not isinstance(time, str) or not _TIME_RE.fullmatch(time):
         raise MalformedError(
             f"time {time!r} is not an RFC 3339 UTC timestamp like 2026-06-01T08:00:00Z"
         )
@@ -81,7 +83,7 @@ def _check_fields(seq: object, time: object, kind: object, actor: object, body: 
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         raise MalformedError(f"seq must be a non-negative integer, got {seq!r}")
     validate_time(time)
-    if not isinstance(kind, str) or not _KIND_RE.match(kind):
+    if not isinstance(kind, str) or not _KIND_RE.fullmatch(kind):
         raise MalformedError(f"kind {kind!r} must be dotted lowercase words like 'draw.roster'")
     if not isinstance(actor, str) or not actor:
         raise MalformedError("actor must be a non-empty string")
@@ -256,7 +258,7 @@ def _bulk_chunk(
         return None
     if list(map(_SEQ, items)) != list(range(start, start + len(lines))):
         return None
-    if not all(_KIND_RE.match(k) for k in set(map(_KIND, items))):
+    if not all(_KIND_RE.fullmatch(k) for k in set(map(_KIND, items))):
         return None
     times = list(map(_TIME, items))
     if not _times_valid(times):

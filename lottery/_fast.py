@@ -114,7 +114,7 @@ def decode(data: bytes) -> tuple[Columns, str] | None:
             apps = msgspec.json.decode(head.applicants, type=list[applicant])  # type: ignore[valid-type]
         else:  # no school to choose: only an empty roster is valid
             apps = msgspec.json.decode(head.applicants, type=tuple[()])
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):  # raw member bytes are not UTF-8-checked
         return None
     cols = _columns(head, apps, school_ids, sidx, data)
     if cols is None:

@@ -7,7 +7,7 @@ import msgspec
 from admissions.schemas import Code
 
 Username = Annotated[
-    str, msgspec.Meta(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@+\-]+$")
+    str, msgspec.Meta(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@+\-]+(?!\n)$")
 ]
 Password = Annotated[str, msgspec.Meta(min_length=10, max_length=256)]
 Role = Literal["parent", "officer", "witness", "notary", "admin"]

@@ -7,11 +7,13 @@ import msgspec
 
 from admissions.schemas import Code, Text
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f0-9]+$")]
+Name = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f0-9]+(?!\n)$")
+]
 IdNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
-Phone = Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9]{6,20}$")]
+Phone = Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9]{6,20}(?!\n)$")]
 Document = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+    str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+(?!\n)$")
 ]
 Number = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
 

@@ -27,7 +27,7 @@ class LookupIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     last4: Last4
 
 
-TestName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+TestName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+(?!\n)$")]
 
 
 class PublishIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

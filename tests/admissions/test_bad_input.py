@@ -48,6 +48,15 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], Any], int, str]] = [
     ("wrong type", _set("child.name", 123), 400, "child.name"),
     ("name with control char", _set("child.name", "张\x07明"), 400, "child.name"),
     ("empty name", _set("child.name", ""), 400, "child.name"),
+    # Python's `$` also matches before a final newline: the patterns say `(?!\n)$`
+    ("name with final newline", _set("child.name", "张明\n"), 400, "child.name"),
+    ("phone with final newline", _set("guardian.phone", "13800000000\n"), 400, "guardian.phone"),
+    (
+        "school code with final newline",
+        _set("choices", PRIV("PRV1\n")),
+        400,
+        "choices.private[0].school",
+    ),
     ("bad phone", _set("guardian.phone", "call me"), 400, "guardian.phone"),
     ("bad relation", _set("guardian.relation", "uncle"), 400, "guardian.relation"),
     (

@@ -167,6 +167,12 @@ def test_an_ordinary_log_takes_the_bulk_path(monkeypatch: pytest.MonkeyPatch) ->
         ),
         (lambda ls: ls.__setitem__(5, ls[5].replace(b"08:00:05Z", b"08:60:05Z")), "entry 5: time"),
         (lambda ls: ls.__setitem__(5, ls[5].replace(b'"service"', b'""')), "entry 5: actor"),
+        # review F3: non-ASCII digits (back-dated as a string) and a final newline
+        (
+            lambda ls: ls.__setitem__(5, ls[5].replace(b'"time":"2026', '"time":"٢٠٢٥'.encode())),
+            "entry 5: time",
+        ),
+        (lambda ls: ls.__setitem__(5, ls[5].replace(b'05Z"', b'05Z\\n"')), "entry 5: time"),
         (lambda ls: ls.__setitem__(5, ls[5].replace(b'"actor"', b'"actor","x":1,"y"')), "entry 5"),
     ],
 )

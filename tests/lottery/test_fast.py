@@ -226,3 +226,17 @@ def test_bulk_hmac_across_batches() -> None:
         hmac.digest(key, m, "sha256") for m in messages[:3] + messages[-3:]
     ]
     assert len(got) == len(messages)
+
+
+@pytest.mark.parametrize(
+    "bad", [b"\xff", b"\xed\xa0\x80", b"\xc0\xaf"], ids=["ff", "cesu", "overlong"]
+)
+def test_invalid_utf8_inside_applicants_is_an_invalid_instance(bad: bytes) -> None:
+    """Review F2: bytes that are not UTF-8 inside the applicants member used to escape the fast
+    path as UnicodeDecodeError instead of the exact validator's InvalidInstance."""
+    path = sorted(VECTORS.glob("*.instance.json"))[0]
+    data = json.dumps(json.loads(path.read_bytes()), separators=(",", ":")).encode()
+    assert check_agreement(data)  # the fast path takes the unmodified instance
+    i = data.index(b'"applicants":[') + len(b'"applicants":[')
+    j = data.index(b'"id":"', i) + len(b'"id":"')
+    assert not check_agreement(data[:j] + bad + data[j:])
