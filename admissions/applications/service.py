@@ -131,6 +131,13 @@ def check_age(birth: date, year: int, rules: Rules) -> None:
         raise InvalidInput("child.id_number", "child is older than the age rule allows")
 
 
+def check_district(district: str, schools: dict[str, School]) -> None:
+    """The district of residence decides which officers review the application: it must be a
+    district of the campaign (one with a school in it), or no district officer would see it."""
+    if not any(s.district == district for s in schools.values()):
+        raise InvalidInput("district", "no school of this campaign is in this district")
+
+
 def check_choices(
     choices: Choices, claims: list[ClaimIn], facts: Facts, schools: dict[str, School], rules: Rules
 ) -> None:
@@ -374,6 +381,7 @@ async def _register_fast(
     rules: Rules = static["rules"]
     try:
         check_age(birth, static["year"], rules)
+        check_district(data.district, schools)
         check_choices(data.choices, data.claims, data.facts, schools, rules)
     except InvalidInput:
         return None
@@ -489,6 +497,7 @@ async def _register_orm(
                 ctx.schools_cache.setdefault(_static_key(c.id), {"year": c.year, "rules": rules})
             check_age(birth, c.year, rules)
             schools = await _schools(session, ctx, c)
+            check_district(data.district, schools)
             check_choices(data.choices, data.claims, data.facts, schools, rules)
             group_id: str | None = None
             if data.bundle_with is not None:
@@ -646,6 +655,7 @@ async def update(
         require_window(ctx, c)
         rules = rules_of(c)
         schools = await _schools(session, ctx, c)
+        check_district(data.district, schools)
         check_choices(data.choices, data.claims, data.facts, schools, rules)
         old = open_record(ctx, app)["record"]
         child = old["child"]

@@ -86,6 +86,7 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], Any], int, str]] = [
     ),
     ("too young", _set("child.id_number", id_number("20200901")), 422, "child.id_number"),
     ("too old", _set("child.id_number", id_number("20180831")), 422, "child.id_number"),
+    ("unknown district", _set("district", "atlantis"), 422, "district"),
     ("no choices", _set("choices", {"public": None, "private": []}), 422, "choices"),
     ("too many private", _set("choices", PRIV("PRV1", "PRV2", "PRV3")), 422, "choices.private"),
     ("unknown school", _set("choices", PRIV("NOPE")), 422, "choices.private[0].school"),
