@@ -53,8 +53,10 @@ __all__ = [
     "instance_digest",
     "lp",
     "parse_witness_note",
+    "read_canonical_instance",
     "read_instance",
     "result_body",
+    "result_instance_sha256",
     "result_sha256",
     "reveal_body",
     "reveal_note",
@@ -184,6 +186,90 @@ def read_instance(
         picked = {k: value[k] for k in members if k in value}
         del value
     return picked, digest
+
+
+# The tail and the middle of an RFC 8785 paiwei-instance/1 text (top-level members sorted:
+# applicants, format, group_policy, mechanism, schools, seed, tie_breaking). A JSON string
+# literal is '"' (no '"' or '\\' | an escape pair)* '"'.
+_STR = rb'"(?:[^"\\]|\\.)*"'
+_SEED_MEMBER = b',"seed":"'
+_TAIL = re.compile(rb',"seed":"([0-9a-f]{64})","tie_breaking":(' + _STR + rb")}", re.DOTALL)
+_MIDDLE_AT = b'"format":"paiwei-instance/1","group_policy":"'
+_MIDDLE = re.compile(
+    rb'"format":"paiwei-instance/1","group_policy":('
+    + _STR
+    + rb'),"mechanism":('
+    + _STR
+    + rb'),"schools":\[',
+    re.DOTALL,
+)
+_TAIL_WINDOW = 512  # bytes searched for the seed member: a valid tie_breaking is 6-8 characters
+
+
+def read_canonical_instance(
+    raw: bytes, instance_sha256: str
+) -> tuple[dict[str, Any], bytes] | None:
+    """What :func:`read_instance` returns, read off the bytes without parsing them, or None.
+
+    Precondition: the lottery engine accepted ``raw`` as a valid paiwei-instance/1
+    (docs/lottery-spec.md §1: exactly its seven members, ids and enumerations as specified)
+    and reported ``instance_sha256``, the SHA-256 of the RFC 8785 form of its value. The
+    verifier has both from the recomputation it runs anyway.
+
+    Soundness. Let ``text`` be ``raw`` without one final newline. If SHA-256(text) equals
+    ``instance_sha256``, then (SHA-256 being collision resistant) ``text`` *is* the RFC 8785
+    form: compact, top-level members sorted. In a JSON text every ``"`` inside a string is
+    escaped, so a ``"`` not preceded by a backslash is a string delimiter, and one followed
+    by a name and ``":`` opens a member name. Hence the anchored tail
+    ``,"seed":"<64 hex>","tie_breaking":"..."}`` (found from the end, matched to the last byte)
+    is the last two members of the top-level object, and removing ``,"seed":"<hex>"`` leaves
+    the RFC 8785 form of the instance without its seed (a member that is not first, removed
+    with its comma, from sorted compact members): its SHA-256 is the roster digest. Likewise
+    ``"format":"paiwei-instance/1","group_policy":...,"mechanism":...,"schools":[`` can only be
+    top-level members, since in a valid instance no other object has a member with a string
+    value named ``format`` (applicants' priorities map ids to integers). Both hashes share
+    the prefix before the seed member, so the text is hashed once. Any condition not met gives
+    None, and the caller uses :func:`read_instance` (the definition) instead.
+    """
+    view = memoryview(raw)
+    end = len(raw) - 1 if raw.endswith(b"\n") else len(raw)
+    at = raw.rfind(_SEED_MEMBER, max(0, end - _TAIL_WINDOW), end)
+    tail = _TAIL.fullmatch(raw, at, end) if at > 0 else None
+    mid_at = raw.find(_MIDDLE_AT, 0, at)
+    middle = _MIDDLE.match(raw, mid_at) if mid_at > 0 else None
+    if tail is None or middle is None or not raw.startswith(b"{"):
+        return None
+    prefix = hashlib.sha256(view[:at])
+    whole = prefix.copy()
+    whole.update(view[at:end])
+    if whole.hexdigest() != instance_sha256:
+        return None
+    prefix.update(view[tail.end(1) + 1 : end])  # after '"<hex>"': the tie_breaking member on
+    members = {
+        "seed": tail.group(1).decode("ascii"),
+        "tie_breaking": json.loads(tail.group(2)),
+        "group_policy": json.loads(middle.group(1)),
+        "mechanism": json.loads(middle.group(2)),
+    }
+    return members, prefix.digest()
+
+
+_RESULT_SHA_AT = b'},"format":"paiwei-result/1","instance_sha256":"'
+_RESULT_SHA = re.compile(rb'},"format":"paiwei-result/1","instance_sha256":"([0-9a-f]{64})"')
+
+
+def result_instance_sha256(result: bytes) -> str | None:
+    """``instance_sha256`` of a result the lottery engine wrote, or None if not found.
+
+    In the engine's RFC 8785 result the top-level members are ``assignments`` (an object
+    whose values are null or placements), ``format``, ``instance_sha256``, ``schools`` and
+    maybe ``tickets``. The searched bytes hold no backslash, so each of their ``"`` is a string
+    delimiter: the first match closes ``assignments`` and is the top-level member. For the
+    engine's output only -- a file from the bundle proves nothing by its shape.
+    """
+    at = result.find(_RESULT_SHA_AT)
+    found = _RESULT_SHA.match(result, at) if at >= 0 else None
+    return found.group(1).decode("ascii") if found else None
 
 
 def witness_id(vkey: str) -> str:

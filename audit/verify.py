@@ -758,10 +758,38 @@ def _verify_draw(
 
     run(f"{prefix}.seed", seed_check)
 
+    # The lottery engine runs once per draw; the instance check reads what it reports and the
+    # recompute check compares its output with result.json.
+    engine_out: list[bytes | str] = []
+
+    def recomputed() -> bytes:
+        """lottery.run(instance.json), memoised; VerificationError if the engine rejects it."""
+        assert lottery_mod is not None and files is not None
+        if not engine_out:
+            try:
+                engine_out.append(lottery_mod.run(files.instance))
+            except Exception as exc:
+                # The engine's own error names the field (lottery.InvalidInstance).
+                engine_out.append(f"the lottery engine rejects instance.json: {exc}")
+        got = engine_out[0]
+        if isinstance(got, str):
+            raise VerificationError(got)
+        return got
+
     def instance_check() -> str:
         if files is None:
             raise VerificationError(f"draws/{draw_id}/instance.json or result.json is missing")
-        inst, raw_digest = drawmod.read_instance(files.instance)
+        # Read off the bytes when the engine's instance_sha256 proves them canonical
+        # (drawmod.read_canonical_instance); otherwise parse them (the definition).
+        read = None
+        if lottery_mod is not None:
+            try:
+                engine_sha = drawmod.result_instance_sha256(recomputed())
+            except VerificationError:
+                engine_sha = None
+            if engine_sha is not None:
+                read = drawmod.read_canonical_instance(files.instance, engine_sha)
+        inst, raw_digest = read if read is not None else drawmod.read_instance(files.instance)
         digest = raw_digest.hex()
         if digest != roster_digest_hex:
             raise VerificationError(
@@ -807,11 +835,7 @@ def _verify_draw(
             raise NotPerformed("the lottery engine (package lottery) is not available")
         if files is None:
             raise VerificationError(f"draws/{draw_id} files are missing")
-        try:
-            got = lottery_mod.run(files.instance)
-        except Exception as exc:
-            # The engine's own error names the field (lottery.InvalidInstance).
-            raise VerificationError(f"the lottery engine rejects instance.json: {exc}") from None
+        got = recomputed()
         if got != files.result:
             pos = next(
                 (i for i, (a, b) in enumerate(zip(got, files.result, strict=False)) if a != b),
