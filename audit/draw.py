@@ -49,6 +49,7 @@ __all__ = [
     "commit_note",
     "commitment",
     "derive_seed",
+    "engine_result_body",
     "hkdf_extract",
     "instance_digest",
     "lp",
@@ -270,6 +271,78 @@ def result_instance_sha256(result: bytes) -> str | None:
     at = result.find(_RESULT_SHA_AT)
     found = _RESULT_SHA.match(result, at) if at >= 0 else None
     return found.group(1).decode("ascii") if found else None
+
+
+def engine_result_body(draw_id: str, result_json: bytes) -> dict[str, object]:
+    """:func:`result_body` of bytes that the lottery engine wrote (the verifier compared them
+    with its own recomputation); counted off the bytes without parsing when that is sound.
+    """
+    counted = _count_engine_result(result_json)
+    if counted is None:
+        return result_body(draw_id, result_json)
+    check_draw_id(draw_id)
+    applicants, placed, counts, instance_sha256 = counted
+    return {
+        "draw": draw_id,
+        "result_sha256": result_sha256(result_json).hex(),
+        "instance_sha256": instance_sha256,
+        "applicants": applicants,
+        "placed": placed,
+        "counts": counts,
+    }
+
+
+_SCHOOLS_AT = b'","schools":{'
+_ADMITTED = b'":{"admitted":['
+_WAITLIST = b'],"waitlist":['
+
+
+def _count_engine_result(
+    result: bytes,
+) -> tuple[int, int, dict[str, dict[str, int]], str] | None:
+    """(applicants, placed, counts, instance_sha256) of an engine-written result, or None.
+
+    The engine writes the RFC 8785 form of docs/lottery-spec.md §7: ``assignments`` (values
+    ``null`` or ``{"choice":N,"school":ID}``), ``format``, ``instance_sha256``, ``schools``
+    (``{ID:{"admitted":[IDs],"waitlist":[IDs]}}``), then maybe ``tickets``. When the text has
+    no backslash, no string holds a ``"``: every ``"`` is a delimiter, so inside
+    ``assignments`` a placement is exactly an occurrence of ``{"choice":`` and an unplaced
+    applicant of ``":null``, and each list of ids holds two ``"`` per id. Anything unexpected
+    gives None (then :func:`result_body` decides).
+    """
+    if b"\\" in result or not result.startswith(b'{"assignments":{'):
+        return None
+    sha = result_instance_sha256(result)
+    at = result.find(_RESULT_SHA_AT)
+    if sha is None:
+        return None
+    begin = len(b'{"assignments":{')
+    placed = result.count(b'{"choice":', begin, at)
+    applicants = placed + result.count(b'":null', begin, at)
+    pos = at + len(_RESULT_SHA_AT) + 64
+    if not result.startswith(_SCHOOLS_AT, pos):
+        return None
+    pos += len(_SCHOOLS_AT)
+    counts: dict[str, dict[str, int]] = {}
+    while not result.startswith(b"}", pos):  # one school: "ID":{"admitted":[..],"waitlist":[..]}
+        close = result.find(b'"', pos + 1)
+        if not result.startswith(b'"', pos) or not result.startswith(_ADMITTED, close):
+            return None
+        sid = result[pos + 1 : close].decode("utf-8")
+        lo = close + len(_ADMITTED)
+        hi = lo if result.startswith(b"]", lo) else result.find(b'"]', lo) + 1
+        if hi <= 0 or not result.startswith(_WAITLIST, hi):
+            return None
+        admitted = result.count(b'"', lo, hi) // 2
+        lo = hi + len(_WAITLIST)
+        hi = lo if result.startswith(b"]", lo) else result.find(b'"]', lo) + 1
+        if hi <= 0 or not result.startswith(b"]}", hi):
+            return None
+        counts[sid] = {"admitted": admitted, "waitlist": result.count(b'"', lo, hi) // 2}
+        pos = hi + 2
+        if result.startswith(b',"', pos):
+            pos += 1
+    return applicants, placed, counts, sha
 
 
 def witness_id(vkey: str) -> str:

@@ -776,19 +776,25 @@ def _verify_draw(
             raise VerificationError(got)
         return got
 
+    def engine_result() -> bytes | None:
+        """What :func:`recomputed` returns; None without an engine, files, or when it rejects."""
+        if lottery_mod is None or files is None:
+            return None
+        try:
+            return recomputed()
+        except VerificationError:
+            return None
+
     def instance_check() -> str:
         if files is None:
             raise VerificationError(f"draws/{draw_id}/instance.json or result.json is missing")
         # Read off the bytes when the engine's instance_sha256 proves them canonical
         # (drawmod.read_canonical_instance); otherwise parse them (the definition).
+        got = engine_result()
+        engine_sha = drawmod.result_instance_sha256(got) if got is not None else None
         read = None
-        if lottery_mod is not None:
-            try:
-                engine_sha = drawmod.result_instance_sha256(recomputed())
-            except VerificationError:
-                engine_sha = None
-            if engine_sha is not None:
-                read = drawmod.read_canonical_instance(files.instance, engine_sha)
+        if engine_sha is not None:
+            read = drawmod.read_canonical_instance(files.instance, engine_sha)
         inst, raw_digest = read if read is not None else drawmod.read_instance(files.instance)
         digest = raw_digest.hex()
         if digest != roster_digest_hex:
@@ -817,7 +823,11 @@ def _verify_draw(
     def result_entry() -> str:
         if files is None:
             raise VerificationError(f"draws/{draw_id}/result.json is missing")
-        body = drawmod.result_body(draw_id, files.result)
+        # Bytes equal to the engine's own output have its documented shape: counted off the
+        # bytes (drawmod.engine_result_body); otherwise parsed (the definition).
+        engine_made = engine_result() == files.result
+        read = drawmod.engine_result_body if engine_made else drawmod.result_body
+        body = read(draw_id, files.result)
         logged = d.result.body if d.result else {}
         for f in ("result_sha256", "instance_sha256", "applicants", "placed", "counts"):
             if body[f] != logged.get(f):

@@ -170,3 +170,78 @@ def test_instance_with_another_seed(campaign: Campaign, tmp_path: Path) -> None:
     failed = _failed(_verify(campaign, path, previous=None))
     assert list(failed) == [f"{P}.instance"]
     assert "instance.json's seed is not the logged seed" in failed[f"{P}.instance"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(awkward_instances())
+def test_engine_result_counts_equal_the_definition(inst: dict[str, Any]) -> None:
+    result = lottery.run(lottery.canonical_json(inst))
+    counted = draw._count_engine_result(result)
+    if b"\\" in result:
+        assert counted is None
+    else:
+        assert counted is not None
+    assert draw.engine_result_body("d1", result) == draw.result_body("d1", result)
+
+
+def test_engine_result_counts_refuse_other_layouts() -> None:
+    """Only the engine's layout is counted (the verifier first compares the bytes with its own
+    recomputation; element types are the engine's, not checked here)."""
+    result = (VECTORS / "da-single-all-or-none.result.json").read_bytes()
+    assert draw._count_engine_result(result) is not None
+    value = json.loads(result)
+    for edited in [
+        json.dumps(value, indent=1).encode(),
+        json.dumps(value, ensure_ascii=True).encode(),
+        result.replace(b'"schools":{', b'"schools":{"x":1,', 1),
+        result.replace(b'"waitlist":[', b'"waiting":[', 1),
+        result.replace(b'{"assignments":', b'{"assignment":', 1),
+    ]:
+        assert draw._count_engine_result(edited) is None
+
+
+def test_edited_result_is_counted_by_the_definition(
+    campaign: Campaign, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """result.json that is not the engine's output never takes the byte-counting path."""
+    result = (campaign.path / "draws" / DRAW_ID / "result.json").read_bytes()
+    edited = result.replace(b'"admitted":[', b'"admitted":[1,', 1)
+    entries = _entries(campaign)
+    _find(entries, "draw.result")["body"] = draw.result_body(DRAW_ID, edited)
+    path = _republish(campaign, tmp_path, entries, result=edited)
+    monkeypatch.setattr(draw, "_count_engine_result", None)  # would raise if called
+    failed = _failed(_verify(campaign, path, previous=None))
+    assert list(failed) == [f"{P}.recompute"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("applicants", 1), ("placed", 0), ("counts", {}), ("instance_sha256", "00" * 32)],
+)
+def test_logged_result_counts_are_checked(
+    campaign: Campaign, tmp_path: Path, field: str, value: object
+) -> None:
+    entries = _entries(campaign)
+    _find(entries, "draw.result")["body"][field] = value
+    failed = _failed(_verify(campaign, _republish(campaign, tmp_path, entries), previous=None))
+    assert list(failed) == [f"{P}.result-entry"]
+    assert f"result.json does not match draw.result's {field}" in failed[f"{P}.result-entry"]
+
+
+def test_logged_count_of_one_school_is_checked(campaign: Campaign, tmp_path: Path) -> None:
+    entries = _entries(campaign)
+    counts = _find(entries, "draw.result")["body"]["counts"]
+    school = sorted(counts)[0]
+    counts[school]["waitlist"] += 1
+    failed = _failed(_verify(campaign, _republish(campaign, tmp_path, entries), previous=None))
+    assert list(failed) == [f"{P}.result-entry"]
+
+
+def test_verifier_counts_the_engine_result_off_its_bytes(
+    campaign: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_a: object, **_k: object) -> object:
+        raise AssertionError("the definition was used on the engine's own result")
+
+    monkeypatch.setattr(draw, "result_body", refuse)
+    assert _status(_verify(campaign))[f"{P}.result-entry"][0] == "passed"
