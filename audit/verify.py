@@ -33,6 +33,11 @@ Checks, by name:
 - ``draw[<id>].result-entry``  result.json's SHA-256 and counts equal the logged draw.result
 - ``draw[<id>].recompute``   the lottery engine run on instance.json gives result.json byte for
                            byte
+
+The engine runs once per draw (it is most of the time). Its output also lets the instance and
+result-entry checks read the files without parsing them when that is provably the same
+(``audit.draw.read_canonical_instance``, ``audit.draw.engine_result_body``; docs/log-format.md
+§6); otherwise, and without an engine, they use their definitions.
 """
 
 from __future__ import annotations
