@@ -329,20 +329,34 @@ def _count_engine_result(
         if not result.startswith(b'"', pos) or not result.startswith(_ADMITTED, close):
             return None
         sid = result[pos + 1 : close].decode("utf-8")
-        lo = close + len(_ADMITTED)
-        hi = lo if result.startswith(b"]", lo) else result.find(b'"]', lo) + 1
-        if hi <= 0 or not result.startswith(_WAITLIST, hi):
+        end, admitted = _id_list(result, close + len(_ADMITTED))
+        if not result.startswith(_WAITLIST, end):
             return None
-        admitted = result.count(b'"', lo, hi) // 2
-        lo = hi + len(_WAITLIST)
-        hi = lo if result.startswith(b"]", lo) else result.find(b'"]', lo) + 1
-        if hi <= 0 or not result.startswith(b"]}", hi):
+        end, waitlist = _id_list(result, end + len(_WAITLIST))
+        if not result.startswith(b"]}", end):
             return None
-        counts[sid] = {"admitted": admitted, "waitlist": result.count(b'"', lo, hi) // 2}
-        pos = hi + 2
+        counts[sid] = {"admitted": admitted, "waitlist": waitlist}
+        pos = end + 2
         if result.startswith(b',"', pos):
             pos += 1
     return applicants, placed, counts, sha
+
+
+def _id_list(text: bytes, lo: int) -> tuple[int, int]:
+    """(index of the ``]`` that closes the list of strings starting at ``lo``, number of
+    strings); (-1, 0) if there is none. ``text`` has no backslash: every ``"`` is a delimiter
+    and they alternate from ``lo``, opening first, so a ``"]`` ends the list only where its
+    ``"`` closes a string -- where ``text[lo:]`` up to it holds an even number of ``"`` (an id
+    may itself start with ``]``)."""
+    if text.startswith(b"]", lo):
+        return lo, 0
+    hi = text.find(b'"]', lo)
+    while hi >= 0:
+        quotes = text.count(b'"', lo, hi + 1)
+        if quotes % 2 == 0:
+            return hi + 1, quotes // 2
+        hi = text.find(b'"]', hi + 1)
+    return -1, 0
 
 
 def witness_id(vkey: str) -> str:

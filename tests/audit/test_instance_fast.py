@@ -37,6 +37,12 @@ AWKWARD = st.sampled_from(
         "\\",
         '\\"',
         "}",
+        "]",
+        "]}",
+        "]}}",
+        '],"waitlist":[',
+        '":null',
+        '{"choice":',
         "\U0001f600",
     ]
 )
@@ -49,6 +55,14 @@ def awkward_instances(draw_: st.DrawFn) -> dict[str, Any]:
     for i, name in enumerate(names):
         if i < len(inst["applicants"]) and all(a["id"] != name for a in inst["applicants"]):
             inst["applicants"][i]["id"] = name
+    school = draw_(AWKWARD)
+    old = inst["schools"][0]["id"]
+    if all(sc["id"] != school for sc in inst["schools"]):
+        inst["schools"][0]["id"] = school
+        for a in inst["applicants"]:
+            a["choices"] = [school if c == old else c for c in a["choices"]]
+            if a.get("priority"):
+                a["priority"] = {school if k == old else k: v for k, v in a["priority"].items()}
     return inst
 
 
@@ -181,6 +195,22 @@ def test_engine_result_counts_equal_the_definition(inst: dict[str, Any]) -> None
         assert counted is None
     else:
         assert counted is not None
+    assert draw.engine_result_body("d1", result) == draw.result_body("d1", result)
+
+
+def test_ids_that_look_like_list_ends_are_counted_right() -> None:
+    ids = ["]}}", "]", "]}", "a", "],"]
+    inst = {
+        "format": "paiwei-instance/1",
+        "seed": "00" * 32,
+        "mechanism": "deferred-acceptance",
+        "tie_breaking": "single",
+        "group_policy": "all-or-none",
+        "schools": [{"id": "]}", "capacity": 1}, {"id": "}", "capacity": 0}],
+        "applicants": [{"id": i, "choices": ["]}", "}"]} for i in ids],
+    }
+    result = lottery.run(lottery.canonical_json(inst))
+    assert draw._count_engine_result(result) is not None
     assert draw.engine_result_body("d1", result) == draw.result_body("d1", result)
 
 
