@@ -674,16 +674,14 @@ def _direct_chunks(
     table = [
         "null" if p is None else f'{{"choice":{p[1] + 1},"school":"{sids[p[0]]}"}}' for p in placed
     ]
-    unit_val = list(map(table.__getitem__, inv.tolist()))
-    del inv
-    unit_of = units.unit_of.tolist()
     by_app = _sorted_index(app_ids) if cols.app_order is None else cols.app_order
+    app_place = inv[units.unit_of[np.asarray(by_app, dtype=np.int64)]].tolist()
+    del inv
     out = [b'{"assignments":{']
     out += _members(
-        list(map(app_ids.__getitem__, by_app)),
-        [list(map(unit_val.__getitem__, map(unit_of.__getitem__, by_app)))],
+        list(map(app_ids.__getitem__, by_app)), [list(map(table.__getitem__, app_place))]
     )
-    del unit_val
+    del app_place
     out.append(f'}},"format":"{RESULT_FORMAT}","instance_sha256":"{sha256}","schools":{{'.encode())
     # A unit's text in a list: its id, or its members' ids joined by '","' (a group).
     unit_text = units.names[units.name_off]
