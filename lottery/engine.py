@@ -292,17 +292,15 @@ class _Orders:
         p_school = units.flat
         p_unit = np.repeat(np.arange(n_u, dtype=np.int64), nch)
         p_k = np.arange(n_pairs, dtype=np.int64) - off[:-1][p_unit]
-        order = self._fast_order(single, multi, p_school, p_unit, p_k, units.neg_prio, n_s, n_u)
-        if order is None:
+        fast = self._fast_order(single, multi, p_school, p_unit, p_k, units.neg_prio, n_s, n_u)
+        if fast is None:
             order = self._exact_order(units, single, multi, units.neg_prio.tolist())
+            fast = order, p_unit[order], p_k[order], p_school[order]
+        order, self.g_unit, self.g_k, self.g_school = fast
+        del p_unit, p_k, fast
         self.n_schools = n_s
         self.off = off
         self.nch = nch
-        self.g_unit = p_unit[order]
-        del p_unit
-        self.g_k = p_k[order]
-        del p_k
-        self.g_school = p_school[order]
         sizes = units.size
         self.unit_size = sizes
         self.grouped = bool(n_u and sizes.max() > 1)
@@ -323,12 +321,14 @@ class _Orders:
         p_neg_prio: np.ndarray,
         n_s: int,
         n_u: int,
-    ) -> np.ndarray | None:
-        """Sort the pairs by (school, -priority, ticket) using the first 8 ticket bytes; None if
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """Sort the pairs by (school, -priority, ticket) using the first 8 ticket bytes: the
+        sorting permutation and the unit, choice index and school of each sorted pair; None if
         two compared tickets agree there (then the exact sort decides)."""
         n_pairs = len(p_school)
         if n_pairs == 0:
-            return np.zeros(0, dtype=np.int64)
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty, empty
         if multi is None:
             t0 = np.frombuffer(b"".join(single), dtype=">u8")[::4]
             by_ticket = np.argsort(t0, kind="stable")
@@ -354,7 +354,7 @@ class _Orders:
         b_k = int(p_k.max()).bit_length()
         if (n_s - 1).bit_length() + b_p + b_r + b_k > 62:  # no room for one packed key
             lex: np.ndarray = np.lexsort((p_rank, p_neg_prio, p_school))
-            return lex
+            return lex, p_unit[lex], p_k[lex], p_school[lex]
         # One packed int64 key per pair; keys are distinct, so an unstable sort is exact.
         key = p_school << b_p
         key += p_neg_prio
@@ -365,18 +365,22 @@ class _Orders:
         key <<= b_k
         key += p_k
         key.sort()
+        # The sorted keys themselves give each pair's school and choice index (sequential
+        # shifts instead of gathers through the permutation from the 5M-pair columns).
         k = key & ((1 << b_k) - 1)
         key >>= b_k
+        school = key >> (b_r + b_p)
         key &= (1 << b_r) - 1
         r = key
         if multi is not None:
             named: np.ndarray = by_ticket[r]  # the rank is over pairs: it names the pair
-            return named
+            return named, p_unit[named], k, school
+        unit = by_ticket[r]  # the unit with ticket rank r
         first_pair = np.zeros(n_u, dtype=np.int64)  # unit-major index of each unit's 1st pair
         np.cumsum(np.bincount(p_unit, minlength=n_u)[:-1], out=first_pair[1:])
-        pairs: np.ndarray = first_pair[by_ticket][r]  # of the unit with ticket rank r
+        pairs: np.ndarray = first_pair[unit]
         pairs += k
-        return pairs
+        return pairs, unit, k, school
 
     @staticmethod
     def _exact_order(
@@ -674,16 +678,14 @@ def _direct_chunks(
     table = [
         "null" if p is None else f'{{"choice":{p[1] + 1},"school":"{sids[p[0]]}"}}' for p in placed
     ]
-    unit_val = list(map(table.__getitem__, inv.tolist()))
-    del inv
-    unit_of = units.unit_of.tolist()
     by_app = _sorted_index(app_ids) if cols.app_order is None else cols.app_order
+    app_place = inv[units.unit_of[np.asarray(by_app, dtype=np.int64)]].tolist()
+    del inv
     out = [b'{"assignments":{']
     out += _members(
-        list(map(app_ids.__getitem__, by_app)),
-        [list(map(unit_val.__getitem__, map(unit_of.__getitem__, by_app)))],
+        list(map(app_ids.__getitem__, by_app)), [list(map(table.__getitem__, app_place))]
     )
-    del unit_val
+    del app_place
     out.append(f'}},"format":"{RESULT_FORMAT}","instance_sha256":"{sha256}","schools":{{'.encode())
     # A unit's text in a list: its id, or its members' ids joined by '","' (a group).
     unit_text = units.names[units.name_off]
