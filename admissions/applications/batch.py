@@ -1,4 +1,4 @@
-"""Group commit of registrations on PostgreSQL (the fast path of ``service.register``).
+"""Group commit of registrations on PostgreSQL (the fast path of ``service.register_new_session``).
 
 Theory of operation. A registration that passed every check the request itself can make (ID
 number, age, choices and claims against the cached campaign rules and schools) and has been

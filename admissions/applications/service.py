@@ -431,25 +431,12 @@ def _duplicate() -> Conflict:
     )
 
 
-async def register(
-    session: AsyncSession, ctx: Context, actor: Principal, campaign_id: str, data: ApplicationIn
-) -> ApplicationOut:
-    """Register a child (own transaction; group-committed on PostgreSQL when it can be)."""
-    parsed = parse_id_number(data.child.id_number)
-    blind = ctx.blind(parsed[0])
-    number = new_number()
-    fast = await _register_fast(session.bind, ctx, actor, campaign_id, data, parsed, blind, number)
-    if fast is not None:
-        return fast
-    return await _register_orm(session, ctx, actor, campaign_id, data, parsed, blind, number)
-
-
 async def register_fast(
     engine: Any, ctx: Context, actor: Principal, campaign_id: str, data: ApplicationIn
 ) -> ApplicationOut | None:
     """The group-committed registration alone (``applications.front``): the application, or
     ``None`` when it takes the ORM path; nothing is written unless it succeeds. Raises the
-    same errors as :func:`register` for a bad ID number and a duplicate child."""
+    same errors as :func:`register_new_session` for a bad ID number and a duplicate child."""
     parsed = parse_id_number(data.child.id_number)
     blind = ctx.blind(parsed[0])
     return await _register_fast(engine, ctx, actor, campaign_id, data, parsed, blind, new_number())
@@ -462,8 +449,8 @@ async def register_new_session(
     campaign_id: str,
     data: ApplicationIn,
 ) -> ApplicationOut:
-    """:func:`register` for the route: a session is opened only if the ORM path is taken (the
-    group-committed path needs none)."""
+    """Register a child (the route): group-committed on PostgreSQL when it can be, else one ORM
+    transaction in a session opened only then (the group-committed path needs none)."""
     parsed = parse_id_number(data.child.id_number)
     blind = ctx.blind(parsed[0])
     number = new_number()
