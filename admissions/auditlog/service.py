@@ -7,8 +7,9 @@ Theory of operation. Two ways in, one ordering:
   ``BEGIN IMMEDIATE``), restore the tree's right edge (``audit.merkle.CompactRange``), first
   sequence every queued record (below), then add the entry. Used for low-rate officer actions
   (phases, schools, review, freeze; the ceremony's draw entries), whose seq is needed at once.
-* :func:`enqueue` + :func:`sequence` -- *queued* (Trillian's queue/sequencer design), used for
-  high-rate family actions (registration, edit, withdrawal): the record (kind, actor, body) is
+* :func:`enqueue` + :func:`sequenced` -- *queued* (Trillian's queue/sequencer design), used for
+  high-rate family actions (edit, withdrawal; registration where it is not group-committed,
+  :func:`append_script` below): the record (kind, actor, body) is
   inserted into ``log_queue`` in the same transaction as the state change, so a change and its
   log record commit or roll back together without every registration queueing for the global
   lock. Right after its commit the request waits (:func:`sequenced`) for the process's
@@ -243,30 +244,13 @@ def append_script(
 
 async def enqueue(session: AsyncSession, kind: str, actor: str, body: Mapping[str, object]) -> int:
     """Queue a log record in the caller's transaction; returns its queue id. The caller must
-    :func:`sequence` after committing (and gets its entry from the result)."""
+    await :func:`sequenced` after committing (and gets its entry from it)."""
     from lottery import canonical_json
 
     q = LogQueue(kind=kind, actor=actor, body=canonical_json(dict(body)))
     session.add(q)
     await session.flush()
     return q.id
-
-
-async def sequence(
-    session: AsyncSession, ctx: Context, queue_id: int | None = None
-) -> LogEntry | None:
-    """Move every queued record into the tree (own transaction, one lock). With ``queue_id``,
-    returns that record's :class:`LogEntry` (sequenced now or earlier)."""
-    async with session.begin():
-        tree = await _lock(session)
-        if await _drain(session, ctx, tree):
-            tree.store()
-        await session.flush()
-        if queue_id is None:
-            return None
-        return (
-            await session.execute(sa.select(LogEntry).where(LogEntry.queue_id == queue_id))
-        ).scalar_one_or_none()
 
 
 class Sequencer:

@@ -14,7 +14,7 @@ The mapping follows docs/seeds.md, "Mapping to the registration API":
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 from seeds.city import City, School
@@ -124,7 +124,3 @@ def review_body(family: Family) -> dict[str, Any]:
             for i, c in enumerate(family.claims)
         ],
     }
-
-
-def utc(dt: datetime) -> datetime:
-    return dt.astimezone(UTC)
