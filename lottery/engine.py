@@ -264,7 +264,10 @@ def _tickets(
 ) -> tuple[list[bytes], list[bytes] | None]:
     """Per-unit tickets (single) or per-(unit, choice) tickets, unit after unit (multiple):
     ``lottery.ticket.ticket`` of each, computed in bulk (same bytes)."""
-    unit_info = map(bytes.__add__, map(str.encode, units.ids), itertools.repeat(b"\x01"))
+    # utf8(u) || 0x01 for every unit, from one join and split in C: ids never contain
+    # control characters, so 0x02 can only be the separator.
+    ids = units.ids
+    unit_info = ("\x01\x02".join(ids) + "\x01").encode().split(b"\x02") if ids else []
     if tie_breaking == "single":
         return hmac_sha256_many(seed, unit_info), None
     sch = [s.encode() + b"\x00" for s in units.school_ids]
