@@ -33,6 +33,7 @@ import numpy as np
 
 from lottery import _fast
 from lottery._gc import paused_gc
+from lottery._write import result_chunks
 from lottery.canonical import canonical_json_trusted
 from lottery.columns import Columns, columns_of
 from lottery.model import Instance, parse_instance
@@ -104,9 +105,6 @@ def result_bytes(result: Result) -> bytes:
     return canonical_json_trusted(result.to_json(), bmp_keys=result.bmp_ids) + b"\n"
 
 
-_BLOCK = 1 << 16  # entries per encoded chunk of the result text
-
-
 def run(data: bytes) -> bytes:
     """``result_bytes(draw(parse_instance(data)))`` — what ``python -m lottery run`` writes."""
     return b"".join(run_chunks(data))
@@ -146,7 +144,8 @@ def _write(
     # Only the writer runs from here on: free what the mechanism alone needed, so the writer's
     # many small objects reuse that memory.
     units.flat = units.neg_prio = orders.pair_g = np.zeros(0, dtype=np.int64)
-    chunks = _direct_chunks(cols, units, orders, placed_k, held, sha)
+    placements = _placements(orders, held, len(units.ids))
+    chunks = result_chunks(cols, units, orders, placed_k, held, sha, placements)
     if chunks is None:
         return [result_bytes(_result(cols, units, orders, placed_k, held, sha))]
     return chunks
@@ -612,125 +611,6 @@ def _result(
         tickets=tickets,
         bmp_ids=cols.bmp_ids,
     )
-
-
-def _plain(ids: list[str]) -> bool:
-    """True when each id's JSON string form is ``"`` + id + ``"`` and the ids sort by code
-    point exactly as RFC 8785 (section 3.2.3, UTF-16 code units) does: no ``"`` or ``\\``
-    (control characters are already rejected by validation) and nothing beyond the BMP."""
-    joined = "".join(ids)
-    return (
-        '"' not in joined and "\\" not in joined and (joined.isascii() or max(joined) <= "\uffff")
-    )
-
-
-def _sorted_index(ids: list[str]) -> list[int]:
-    """Indices of ``ids`` in ascending code-point order (ids are distinct, so ties never occur;
-    rosters usually arrive sorted, which timsort handles in linear time)."""
-    return sorted(range(len(ids)), key=ids.__getitem__)
-
-
-def _members(keys: list[str], values: list[list[str]], more: bool = False) -> list[bytes]:
-    """The members ``"key":value`` of a JSON object, comma-separated, as encoded blocks: keys
-    plain (see ``_plain``) and in order, each value the concatenation of ``values[j][i]``;
-    ``more``: these follow earlier members (lead with a comma).  Built by interleaving whole
-    lists (C-level slice assignment and one join per block)."""
-    out = []
-    width = 3 + len(values)
-    for lo in range(0, len(keys), _BLOCK):
-        k = keys[lo : lo + _BLOCK]
-        m = len(k)
-        parts = [""] * (width * m)
-        parts[0::width] = [',"'] * m
-        parts[1::width] = k
-        parts[2::width] = ['":'] * m
-        for j, column in enumerate(values, 3):
-            parts[j::width] = column[lo : lo + _BLOCK]
-        text = "".join(parts)
-        out.append((text[1:] if lo == 0 and not more else text).encode())
-    return out
-
-
-def _str_array(names: list[str]) -> str:
-    """JSON array of plain strings (see ``_plain``)."""
-    return '["' + '","'.join(names) + '"]' if names else "[]"
-
-
-def _direct_chunks(
-    cols: Columns,
-    units: _Units,
-    orders: _Orders,
-    placed_k: np.ndarray,
-    held: np.ndarray,
-    sha256: str,
-) -> list[bytes] | None:
-    """The result's RFC 8785 bytes (plus b"\\n") built from the arrays, as chunks to be
-    concatenated, or None when some id
-    would need escaping or UTF-16 key ordering (then ``Result`` and the serialiser are used).
-
-    Same value as ``_result``: top-level keys and every object's keys in code-point order,
-    compact separators, integers in decimal; it saves building a 1M-entry dict and sorting it.
-    """
-    sids = units.school_ids
-    app_ids = cols.app_ids
-    if not (_plain(sids) and _plain(app_ids) and _plain(units.ids)):
-        return None
-    n_s = len(sids)
-    g_unit, g_k, g_school = orders.g_unit, orders.g_k, orders.g_school
-    placed, inv = _placements(orders, held, len(units.ids))
-    table = [
-        "null" if p is None else f'{{"choice":{p[1] + 1},"school":"{sids[p[0]]}"}}' for p in placed
-    ]
-    by_app = _sorted_index(app_ids) if cols.app_order is None else cols.app_order
-    app_place = inv[units.unit_of[np.asarray(by_app, dtype=np.int64)]].tolist()
-    del inv
-    out = [b'{"assignments":{']
-    out += _members(
-        list(map(app_ids.__getitem__, by_app)), [list(map(table.__getitem__, app_place))]
-    )
-    del app_place
-    out.append(f'}},"format":"{RESULT_FORMAT}","instance_sha256":"{sha256}","schools":{{'.encode())
-    # A unit's text in a list: its id, or its members' ids joined by '","' (a group).
-    unit_text = units.names[units.name_off]
-    grouped = np.flatnonzero(units.size > 1)
-    if grouped.size:
-        names = units.names.tolist()
-        first = units.name_off[grouped].tolist()
-        end = (units.name_off[grouped] + units.size[grouped]).tolist()
-        unit_text[grouped] = ['","'.join(names[a:b]) for a, b in zip(first, end, strict=True)]
-        del names
-    adm_names = unit_text[g_unit[held]].tolist()
-    pk = placed_k[g_unit]
-    wait_mask = (pk < 0) | (pk > g_k)
-    wait_names = unit_text[g_unit[wait_mask]].tolist()
-    del unit_text
-    adm_end = np.cumsum(np.bincount(g_school[held], minlength=n_s)).tolist()
-    wait_end = np.cumsum(np.bincount(g_school[wait_mask], minlength=n_s)).tolist()
-    adm_start = [0, *adm_end[:-1]]
-    wait_start = [0, *wait_end[:-1]]
-    sep = ""
-    for s in _sorted_index(sids):
-        out.append(
-            (
-                f'{sep}"{sids[s]}":{{"admitted":{_str_array(adm_names[adm_start[s] : adm_end[s]])},'
-                f'"waitlist":{_str_array(wait_names[wait_start[s] : wait_end[s]])}}}'
-            ).encode()
-        )
-        sep = ","
-    del adm_names, wait_names
-    out.append(b"}")
-    if cols.tie_breaking == "single":
-        uids = units.ids
-        by_unit = by_app if uids is app_ids else _sorted_index(uids)
-        out.append(b',"tickets":{')
-        for lo in range(0, len(by_unit), _BLOCK):  # hex strings one block at a time
-            block = by_unit[lo : lo + _BLOCK]
-            hexes = list(map(bytes.hex, map(orders.single_tickets.__getitem__, block)))
-            quote = ['"'] * len(block)
-            out += _members(list(map(uids.__getitem__, block)), [quote, hexes, quote], lo > 0)
-        out.append(b"}")
-    out.append(b"}\n")
-    return out
 
 
 __all__ = ["Placement", "Result", "SchoolOutcome", "draw", "parse_instance", "result_bytes", "run"]

@@ -17,12 +17,13 @@ def instances(
     max_applicants: int = 12,
     groups: bool = True,
     priorities: bool = True,
+    ids: st.SearchStrategy[str] = IDS,
 ) -> dict[str, Any]:
     n_s = draw(st.integers(1, max_schools))
-    school_ids = draw(st.lists(IDS, min_size=n_s, max_size=n_s, unique=True))
+    school_ids = draw(st.lists(ids, min_size=n_s, max_size=n_s, unique=True))
     schools = [{"id": s, "capacity": draw(st.integers(0, 4))} for s in school_ids]
     n_a = draw(st.integers(0, max_applicants))
-    app_ids = draw(st.lists(IDS.map(lambda s: "a" + s), min_size=n_a, max_size=n_a, unique=True))
+    app_ids = draw(st.lists(ids.map(lambda s: "a" + s), min_size=n_a, max_size=n_a, unique=True))
     applicants: list[dict[str, Any]] = []
     i = 0
     g = 0
