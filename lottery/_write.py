@@ -7,29 +7,33 @@ computed byte offsets, so the Python-level work is per block of rows, not per ap
 
 Byte layout
 -----------
-* *Ids.*  A list of ids is encoded once, ``"\\x00".join(ids).encode()`` (validation rejects
-  control characters, so NUL separates the ids), giving each id's UTF-8 byte length; the bytes
-  are scattered into a zero-padded ``uint8`` matrix ``(n, W)``, ``W`` the longest id.  Plain ids
-  (see below) sort by code point exactly as their UTF-8 bytes do, and the zero padding puts a
-  prefix first, so sorting ids is a numpy sort of the rows viewed as ``S{W}``.
+* *Ids.*  A list of ids is encoded once together with the fixed text around each in the
+  output (e.g. ``,"`` + id + ``"``), joined by NUL (validation rejects control characters, so
+  NUL separates them); the NULs give each string's UTF-8 byte length, and the bytes go into a
+  zero-padded ``uint8`` matrix ``(n, W)``, ``W`` the longest string.  When all are equally long
+  the matrix is a view of the encoded bytes, rows strided by their NUL (the usual case:
+  fixed-width application numbers).  Plain ids (see below) sort by code point exactly as their
+  UTF-8 bytes do, and zero padding puts a prefix first, so sorting ids is a numpy sort of the
+  id columns viewed as ``S{w}``.
 * *Writing.*  An output section is one ``uint8`` buffer of its exact length.  A *field* (a
-  constant such as ``,"``, or an id) is written at one byte offset per row: the buffer viewed
+  constant, or a string of a matrix) is written at one byte offset per row: the buffer viewed
   as overlapping items of ``L`` bytes, one starting at every byte (``V{L}``, stride 1), is
-  assigned the rows' ``L``-byte items at their offsets (ids grouped by byte length ``L``, of
-  which there are few).  Every byte is written by exactly one field, except the ``[`` of a
-  school's list, which is written after its entries and replaces the first entry's comma.
+  assigned the rows' ``L``-byte items at their offsets (strings grouped by byte length ``L``,
+  of which there are few).  No padding is copied and no mask is needed.  Every byte is
+  written by exactly one field, except the ``[`` opening a school's list, written after the
+  entries over the first entry's comma.
 * *Rows.*  A member or array element is a row of fields starting with its separating comma
   (the first row of an object drops it); a row's offset is the running sum of row lengths.
 
-  - assignments ``,"APPID":{"choice":K,"school":"SID"}`` or ``,"APPID":null``, applicants by
-    id: the part from ``":`` on is a row of a table with one row per distinct placement (at
-    most schools x choices, plus null), picked by the applicant's placement number;
-  - schools ``"SID":{"admitted":[...],"waitlist":[...]}``, by id: the entries ``,"ID"`` of
-    both lists of every school are written straight to their place: an entry's offset is its
-    running byte sum in the engine's order (by school, then the school's order, a group's
-    members by id) plus its school's shift;
-  - tickets ``,"UNITID":"<64 hex digits>"``, units by id: the hex digits come from a table of
-    the 256 two-digit pairs, gathered by the ticket bytes.
+  - assignments ``,"APPID"`` + ``:{"choice":K,"school":"SID"}`` or ``:null``, applicants by
+    id: the value is a row of a table with one row per distinct placement (at most schools x
+    choices, plus null), picked by the applicant's placement number;
+  - schools ``"SID":{"admitted":`` + ``[...]`` + ``],"waitlist":`` + ``[...]`` + ``]}``, by
+    id: the entries ``,"ID"`` of every school's lists go straight to their place, an entry's
+    offset being its running byte sum in the engine's order (by school number, then the
+    school's order, a group's members by id) plus its school's shift;
+  - tickets ``,"UNITID"`` + ``:"`` + 64 hex digits + ``"``, units by id: the digits come from
+    a table of the four digits of every 2-byte value, gathered by the ticket's byte pairs.
 
   Rows go in blocks of ``_ROWS`` to bound the memory of the offsets and gathered items.
 
@@ -282,6 +286,8 @@ def _schools(
     after the entries (replacing the first entry's comma, or filling an empty list's byte).
     """
     n_s = len(units.school_ids)
+    if n_s == 0:  # then there are no applicants either
+        return b""
     g_unit, g_k, g_school = orders.g_unit, orders.g_k, orders.g_school
     # (small dtypes for the arrays gathered at random: they stay in the cache)
     pk = placed_k.astype(np.int8) if int(orders.nch.max(initial=0)) < 128 else placed_k
@@ -368,5 +374,5 @@ def _entries(
         names.put(buf, pos, row)
         pos += names.lens_of(row)
         left -= 1
-        more = np.flatnonzero(left)
-        row, pos, left = row[more], pos[more], left[more]
+        rest = np.flatnonzero(left)
+        row, pos, left = row[rest], pos[rest], left[rest]

@@ -20,6 +20,10 @@ Theory of operation
    seats`` and walks a school unit by unit only where a group is skipped with seats left.
    DA keeps what schools hold sorted, so each round merges sorted runs instead of sorting.
 5. *Result.*  Assignments, per-school admitted lists and waitlists, tickets (``single`` only).
+   ``run`` writes its bytes straight from these arrays with ``lottery._write`` (numpy byte
+   matrices, no per-applicant objects) when every id is plain: no JSON escape, nothing beyond
+   the BMP, lengths even enough to pad; otherwise ``_result`` builds a ``Result`` and
+   ``result_bytes`` serialises it (the generic path, also ``draw``'s).
 """
 
 from __future__ import annotations
@@ -113,7 +117,7 @@ def run(data: bytes) -> bytes:
 def run_chunks(data: bytes) -> list[bytes]:
     """The bytes of ``run(data)`` as consecutive chunks (the CLI writes them one by one).
 
-    They are written straight from the engine's arrays (``_direct_chunks``) when every id is a
+    They are written straight from the engine's arrays (``lottery._write``) when every id is a
     BMP string needing no JSON escape; otherwise through ``Result`` and the serialiser.
     """
     with paused_gc():
@@ -141,8 +145,8 @@ def _write(
     sha: str,
 ) -> list[bytes]:
     """The result bytes, as chunks."""
-    # Only the writer runs from here on: free what the mechanism alone needed, so the writer's
-    # many small objects reuse that memory.
+    # Only the writer runs from here on: free what the mechanism alone needed, so the writer
+    # reuses that memory.
     units.flat = units.neg_prio = orders.pair_g = np.zeros(0, dtype=np.int64)
     placements = _placements(orders, held, len(units.ids))
     chunks = result_chunks(cols, units, orders, placed_k, held, sha, placements)

@@ -67,3 +67,12 @@ def test_ids_needing_escapes_or_beyond_the_bmp_take_the_generic_path() -> None:
         assert _writer_bytes(raw) is None
         assert lottery.run(raw) == lottery.result_bytes(lottery.draw(lottery.parse_instance(raw)))
     assert _writer_bytes(_instance(["a", "a\uffff", "a\u00e9"])) is not None
+
+
+def test_no_schools_no_applicants() -> None:
+    obj = orjson.loads(_instance([]))
+    obj["schools"] = []
+    raw = orjson.dumps(obj)
+    out = _writer_bytes(raw)
+    assert out is not None
+    assert out == lottery.result_bytes(lottery.draw(lottery.parse_instance(raw)))
