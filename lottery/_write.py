@@ -94,6 +94,17 @@ class _Ids:
         lens = None if self.lens is None else self.lens[idx]
         return _Ids(self.mat[idx], lens, self.pre, self.post)
 
+    def replaced(self, idx: np.ndarray, new: _Ids) -> _Ids:
+        """These strings with those numbered ``idx`` replaced by ``new``'s (in order)."""
+        n, w = self.mat.shape
+        mat = np.zeros((n, max(w, new.mat.shape[1])), dtype=np.uint8)
+        mat[:, :w] = self.mat
+        mat[idx] = 0
+        mat[idx, : new.mat.shape[1]] = new.mat
+        lens = self.all_lens().copy()
+        lens[idx] = new.all_lens()
+        return _Ids(mat, lens, self.pre, self.post)
+
     def order(self) -> np.ndarray:
         """Numbers of the strings in ascending code-point order of their ids (distinct)."""
         n, w = self.mat.shape
@@ -224,9 +235,15 @@ def result_chunks(
     names = _encode(units.names.tolist() if cols.groups else cols.app_ids, ',"', '"')
     if sch is None or names is None:
         return None
-    unit_ids = _encode(units.ids, ',"', '"') if cols.groups else names
-    if unit_ids is None:
-        return None
+    heads, unit_ids = names, names  # each unit's first member; unit ids
+    if cols.groups:
+        heads = names.rows(np.asarray(units.name_off))
+        # a unit's id is its first member's, or its group's
+        group_ids = _encode([g for _, g in cols.groups], ',"', '"')
+        if group_ids is None:
+            return None
+        in_group = np.asarray(units.unit_of)[[i for i, _ in cols.groups]]
+        unit_ids = heads.replaced(in_group, group_ids)
     placed, number = placements
     table = _encode(
         [
@@ -250,13 +267,14 @@ def result_chunks(
     out = [b'{"assignments":{']
     out += _object_rows(len(by_name), [lambda r: (names, by_name[r]), lambda r: (table, value[r])])
     out.append(f'}},"format":"paiwei-result/1","instance_sha256":"{sha256}","schools":{{'.encode())
-    out.append(_schools(cols, units, orders, placed_k, held, sch, names))
+    out.append(_schools(cols, units, orders, placed_k, held, sch, names, heads))
     out.append(b"}")
 
     # tickets (single tie-breaking), units by id
     if cols.tie_breaking == "single":
         by_unit = by_name if unit_ids is names else unit_ids.order()
-        tickets = np.frombuffer(b"".join(orders.single_tickets), dtype=f"V{_TICKET}")
+        # (fromiter copies the 32 bytes of each ticket as they are, faster than a join)
+        tickets = np.fromiter(orders.single_tickets, dtype=f"S{_TICKET}").view(f"V{_TICKET}")
 
         def hexes(r: slice) -> tuple[_Ids, np.ndarray]:
             pairs = tickets[by_unit[r]].view(np.uint16)
@@ -278,6 +296,7 @@ def _schools(
     held: np.ndarray,
     sch: _Ids,
     names: _Ids,
+    heads: _Ids,
 ) -> bytes:
     """The members of the ``schools`` object, schools by id.
 
@@ -295,11 +314,10 @@ def _schools(
     waiting = np.flatnonzero((pk < 0) | (pk > g_k))  # (take beats a boolean mask here)
     del pk
     unit_len = names.all_lens()
-    heads, first, size, multi = names, None, None, None
+    first, size, multi = None, None, None
     if cols.groups:  # a unit's entries are its members'
         first, size = np.asarray(units.name_off), np.asarray(orders.unit_size)
         multi = size > 1
-        heads = names.rows(first)
         if unit_len.size:
             unit_len = np.add.reduceat(unit_len, first)
     if int(unit_len.max(initial=0)) < (1 << 16):
