@@ -122,6 +122,8 @@ class _Ids:
 
     def put(self, out: np.ndarray, pos: np.ndarray, idx: np.ndarray) -> None:
         """Write string ``idx[i]`` at offset ``pos[i]`` of ``out`` for every ``i``."""
+        if not len(pos):
+            return
         if self.lens is None:
             self._put(out, pos, idx, self.mat.shape[1])
             return
@@ -141,6 +143,8 @@ def _items(out: np.ndarray, n: int) -> np.ndarray:
 
 def _const(out: np.ndarray, pos: np.ndarray, text: bytes) -> None:
     """Write ``text`` at every offset in ``pos``."""
+    if not len(pos):
+        return
     _items(out, len(text))[pos] = np.frombuffer(text, dtype=f"V{len(text)}")[0]
 
 
@@ -219,11 +223,9 @@ def result_chunks(
     placed_k: np.ndarray,
     held: np.ndarray,
     sha256: str,
-    placements: tuple[list[tuple[int, int] | None], np.ndarray],
 ) -> list[bytes] | None:
     """The result's RFC 8785 bytes plus b"\\n", as chunks to be concatenated, or None when
-    the ids call for the generic path (see the module docstring).  ``placements`` is
-    ``engine._placements``: the distinct placements and each unit's number among them.
+    the ids call for the generic path (see the module docstring).
 
     Same value as ``engine._result``: keys in code-point order, compact separators, integers
     in decimal.
@@ -244,17 +246,10 @@ def result_chunks(
             return None
         in_group = np.asarray(units.unit_of)[[i for i, _ in cols.groups]]
         unit_ids = heads.replaced(in_group, group_ids)
-    placed, number = placements
-    table = _encode(
-        [
-            "null" if p is None else f'{{"choice":{p[1] + 1},"school":"{sids[p[0]]}"}}'
-            for p in placed
-        ],
-        ":",
-        plain=False,
-    )
-    if table is None:
+    values = _values(units, orders, held)
+    if values is None:
         return None
+    table, number = values
 
     # assignments, applicants by id
     by_name = names.order()
@@ -286,6 +281,48 @@ def result_chunks(
         out.append(b"}")
     out.append(b"}\n")
     return out
+
+
+def _values(units: _Units, orders: _Orders, held: np.ndarray) -> tuple[_Ids, np.ndarray] | None:
+    """The assignment values ``:{"choice":K,"school":"SID"}`` and ``:null``, one per distinct
+    placement, and the number of each unit's (None if the school ids are too uneven to pad).
+    As ``engine._placements``: codes school * n_k + k (n_k = most choices), the last for
+    unplaced, numbered by marking the used ones."""
+    n_u = len(units.ids)
+    n_s = len(units.school_ids)
+    n_k = int(orders.nch.max()) if n_u else 1
+    unplaced = n_s * n_k
+    code = np.full(n_u, unplaced, dtype=np.int64)
+    school = np.take(orders.g_school, held).astype(np.int64)
+    code[np.take(orders.g_unit, held)] = school * n_k + np.take(orders.g_k, held)
+    if unplaced > 4 * n_u + 1024:  # a sparse code space: sort instead
+        codes, number = np.unique(code, return_inverse=True)
+    else:
+        used = np.zeros(unplaced + 1, dtype=bool)
+        used[code] = True
+        codes = np.flatnonzero(used)
+        number = (np.cumsum(used) - 1)[code]
+    # Each row written into a zero-padded matrix: row r at r * width.
+    choices = _encode(
+        [str(k) for k in range(1, n_k + 1)], ':{"choice":', ',"school":"', plain=False
+    )
+    sids = _encode(units.school_ids, "", '"}', plain=False)
+    null = b":null"
+    if choices is None or sids is None:
+        return None
+    placed = codes[codes < unplaced]
+    s, k = np.divmod(placed, n_k)
+    lens = np.full(len(codes), len(null), dtype=np.int64)
+    lens[: len(placed)] = choices.lens_of(k) + sids.lens_of(s)
+    width = int(lens.max(initial=1))
+    mat = np.zeros((len(codes), width), dtype=np.uint8)
+    flat = mat.reshape(-1)
+    pos = np.arange(len(placed), dtype=np.int64) * width
+    choices.put(flat, pos, k)
+    sids.put(flat, pos + choices.lens_of(k), s)
+    if len(placed) < len(codes):
+        _const(flat, np.array([len(placed) * width]), null)
+    return _Ids(mat, lens, 0, 0), number.ravel()
 
 
 def _schools(

@@ -148,8 +148,7 @@ def _write(
     # Only the writer runs from here on: free what the mechanism alone needed, so the writer
     # reuses that memory.
     units.flat = units.neg_prio = orders.pair_g = np.zeros(0, dtype=np.int64)
-    placements = _placements(orders, held, len(units.ids))
-    chunks = result_chunks(cols, units, orders, placed_k, held, sha, placements)
+    chunks = result_chunks(cols, units, orders, placed_k, held, sha)
     if chunks is None:
         return [result_bytes(_result(cols, units, orders, placed_k, held, sha))]
     return chunks

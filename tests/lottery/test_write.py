@@ -22,8 +22,7 @@ def _writer_bytes(data: bytes) -> bytes | None:
     cols, sha = engine._load(data)
     units = engine._Units(cols)
     orders, placed_k, held = engine._assign(cols, units, cols.seed)
-    placements = engine._placements(orders, held, len(units.ids))
-    chunks = _write.result_chunks(cols, units, orders, placed_k, held, sha, placements)
+    chunks = _write.result_chunks(cols, units, orders, placed_k, held, sha)
     return None if chunks is None else b"".join(chunks)
 
 
@@ -60,6 +59,12 @@ def _instance(app_ids: list[str]) -> bytes:
 def test_far_too_uneven_ids_take_the_generic_path() -> None:
     # one long id among short ones: the padded matrix would be mostly padding
     raw = _instance([f"a{i}" for i in range(50)] + ["b" * 5000])
+    assert _writer_bytes(raw) is None
+    assert lottery.run(raw) == lottery.result_bytes(lottery.draw(lottery.parse_instance(raw)))
+    obj = orjson.loads(_instance(["a", "b"]))  # the same for school ids
+    obj["schools"] += [{"id": f"s{i}", "capacity": 1} for i in range(50)]
+    obj["schools"].append({"id": "S" * 5000, "capacity": 1})
+    raw = orjson.dumps(obj)
     assert _writer_bytes(raw) is None
     assert lottery.run(raw) == lottery.result_bytes(lottery.draw(lottery.parse_instance(raw)))
 
