@@ -359,22 +359,14 @@ def _schools(
             unit_len = np.add.reduceat(unit_len, first)
     if int(unit_len.max(initial=0)) < (1 << 16):
         unit_len = unit_len.astype(np.uint16)
-    lists = []  # per list: its units in engine order, their schools and bytes, running sums
-    sizes = []  # per list: each school's bytes
+    seqs, sizes = [], []  # per list: its units in engine order; each school's bytes
     for at in (held, waiting):
-        seq, school = np.take(g_unit, at), np.take(g_school, at)
-        nbytes = unit_len[seq]
-        end = np.cumsum(nbytes, dtype=np.int64)
-        through = np.zeros(end.size + 1, dtype=np.int64)  # bytes through each school's last
-        through[1:] = end
-        through = through[np.cumsum(np.bincount(school, minlength=n_s))]
-        sizes.append(np.diff(through, prepend=0))
-        end -= nbytes
-        lists.append((seq, school, end, through))
-    del waiting
-    adm_size, wait_size = sizes
-    adm_area = np.maximum(adm_size, 1)
-    wait_area = np.maximum(wait_size, 1)
+        seq = np.take(g_unit, at)
+        nbytes = np.bincount(np.take(g_school, at), weights=unit_len[seq], minlength=n_s)
+        seqs.append(seq)
+        sizes.append(nbytes.astype(np.int64))
+    adm_area = np.maximum(sizes[0], 1)
+    wait_area = np.maximum(sizes[1], 1)
     by_id = sch.order()
     sid_len = sch.lens_of(by_id)
     mid = b'],"waitlist":'
@@ -386,16 +378,20 @@ def _schools(
     pos += adm_area[by_id] + len(mid)
     wait_at = np.empty(n_s, dtype=np.int64)
     wait_at[by_id] = pos
-    for (seq, school, start_at, through), at, nbytes in zip(
-        lists, (adm_at, wait_at), sizes, strict=True
-    ):
-        # an entry goes to its running byte sum in engine order (grouped by school number)
-        # plus its school's shift: the school's area minus the bytes of the schools before it
-        shift = at - (through - nbytes)
+    for at, seq, nbytes, area in zip((held, waiting), seqs, sizes, (adm_at, wait_at), strict=True):
+        # An entry goes to its running byte sum in engine order (grouped by school number)
+        # plus its school's shift: the school's area minus the bytes of the schools before it.
+        shift = area - (np.cumsum(nbytes) - nbytes)
+        done = 0
         for lo in range(0, len(seq), _ROWS):
             rows = slice(lo, lo + _ROWS)
-            p = start_at[rows] + shift[school[rows]]
-            _entries(buf, p, seq[rows], heads, names, (first, size, multi))
+            u = seq[rows]
+            p, n = _offsets([unit_len[u]], len(u))
+            p += done
+            done += n
+            p += shift[np.take(g_school, at[rows])]
+            _entries(buf, p, u, heads, names, (first, size, multi))
+    del seqs, waiting
     sch.put(buf, start, by_id)
     _const(buf, adm_at, b"[")
     _const(buf, adm_at + adm_area, mid)
