@@ -139,11 +139,10 @@ def _columns(
     """The remaining rules of spec section 9 on the decoded applicants; None on any fault."""
     n = len(apps)
     ids = list(map(operator.attrgetter("id"), apps))
-    # Sorted once here for the uniqueness check and again used by the result writer.
-    order = sorted(range(n), key=ids.__getitem__)
-    ids_sorted = list(map(ids.__getitem__, order))
-    if any(map(operator.eq, ids_sorted, itertools.islice(ids_sorted, 1, None))):
+    by_id = _id_order(ids)
+    if by_id is None:
         return None  # a repeated applicant id
+    order, ids_sorted = by_id
     chs = list(map(operator.attrgetter("choices"), apps))
     nch = np.fromiter(map(len, chs), dtype=np.int64, count=n)
     flat = np.fromiter(
@@ -159,8 +158,7 @@ def _columns(
     # name separators: 7 top-level, 2 per school, per applicant id, choices, and the optional
     # members present (null included) with the priority object's own members
     members = 7 + 2 * len(school_ids) + 2 * n
-    members += n - sum(map(operator.is_, prios, itertools.repeat(unset)))
-    members += n - sum(map(operator.is_, groups, itertools.repeat(unset)))
+    members += 2 * n - prios.count(unset) - groups.count(unset)
     with_prio = list(itertools.compress(range(n), prios))  # non-empty objects (UNSET is falsy)
     prio_dicts = list(map(prios.__getitem__, with_prio))
     prio_n = np.fromiter(map(len, prio_dicts), dtype=np.int64, count=len(with_prio))
@@ -177,8 +175,7 @@ def _columns(
     )
     group_rows: list[tuple[int, str]] = []
     group_choices: dict[str, list[str]] = {}
-    is_str = map(operator.is_, map(type, groups), itertools.repeat(str))
-    for i in itertools.compress(range(n), is_str):
+    for i in itertools.compress(range(n), groups):  # the str ones: UNSET, None and "" are falsy
         g = groups[i]
         group_rows.append((i, g))
         first = group_choices.setdefault(g, chs[i])
@@ -187,7 +184,7 @@ def _columns(
     if any(_contains(ids_sorted, g) for g in group_choices):
         return None
     joined = "".join(ids) + "".join(g for _, g in group_rows)  # school ids: checked BMP
-    if _CONTROL.search(joined) or _CONTROL.search("".join(school_ids)):
+    if _has_control(joined) or _has_control("".join(school_ids)):
         return None
     school_colons = "".join(school_ids).count(":")
     colons = joined.count(":") + school_colons
@@ -217,6 +214,26 @@ def _columns(
         groups=group_rows,
         bmp_ids=joined.isascii() or max(joined, default="") <= "\uffff",
     )
+
+
+def _id_order(ids: list[str]) -> tuple[list[int], list[str]] | None:
+    """The applicant indices by id (code-point order) and the ids in that order; None if an id
+    repeats."""
+    if all(map(operator.lt, ids, itertools.islice(ids, 1, None))):
+        return list(range(len(ids))), ids  # strictly increasing: distinct and already in order
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    ids_sorted = list(map(ids.__getitem__, order))
+    if any(map(operator.eq, ids_sorted, itertools.islice(ids_sorted, 1, None))):
+        return None
+    return order, ids_sorted
+
+
+def _has_control(s: str) -> bool:
+    """Whether ``s`` (text of unescaped JSON strings) holds a control character: C0 ones
+    cannot occur raw in JSON, so in ASCII text only DEL can (a substring search, no regex)."""
+    if s.isascii():
+        return "\x7f" in s
+    return _CONTROL.search(s) is not None
 
 
 def _contains(sorted_strs: list[str], s: str) -> bool:

@@ -109,6 +109,9 @@ _MUTATIONS = (
     "group-choices-differ",
     "empty-group",
     "control-id",
+    "del-ascii-id",
+    "sorted-ids",
+    "sorted-dup-id",
     "colon-ids",
     "seed-upper",
     "null-priority",
@@ -166,6 +169,14 @@ def _mutate(obj: dict[str, Any], how: str, pick: int) -> bytes:
         a["group"] = ""
     elif how == "control-id" and a is not None:
         a["id"] = a["id"] + "\x85"
+    elif how == "del-ascii-id" and a is not None:  # ASCII text: the fast path looks for DEL only
+        for i, ap in enumerate(apps):
+            ap["id"] = f"a{i}"
+        a["id"] = a["id"] + "\x7f"
+    elif how in ("sorted-ids", "sorted-dup-id"):  # ids in order: the fast path skips its sort
+        apps.sort(key=lambda ap: ap["id"])
+        if how == "sorted-dup-id" and len(apps) > 1:
+            apps[pick % (len(apps) - 1) + 1]["id"] = apps[pick % (len(apps) - 1)]["id"]
     elif how == "colon-ids":
         for s in obj["schools"]:
             s["id"] = s["id"] + ":x"
