@@ -21,6 +21,10 @@ Why the checks below suffice, given ``b"\\\\" not in data`` (no JSON escapes):
 
 School ids are matched by a ``Literal`` of them, so each choice decodes to the one ``str`` object
 of its school (no new string per choice).  ``typing`` caches ``Literal`` objects (at most 128).
+Choices are turned into school indices by that identity (``_positions``, exact word equality of
+object references, no hashing of text); if some choice were not one of those objects, each is
+looked up by value instead.  Applicant ids arriving strictly increasing (code-point ``<``) are
+distinct and already in order, so then the sort for the uniqueness check is skipped.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import bisect
 import hashlib
 import itertools
 import operator
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -69,7 +74,7 @@ def _applicant_type(school_ids: tuple[str, ...]) -> Any:
     return msgspec.defstruct(
         "_Applicant",
         [
-            ("choices", Annotated[list[school], msgspec.Meta(min_length=1)]),  # type: ignore[valid-type]
+            ("choices", Annotated[tuple[school, ...], msgspec.Meta(min_length=1)]),  # type: ignore[valid-type]
             ("group", _Id | msgspec.UnsetType | None, msgspec.UNSET),
             ("id", _Id),
             ("priority", dict[school, _Priority] | msgspec.UnsetType | None, msgspec.UNSET),  # type: ignore[valid-type]
@@ -145,11 +150,13 @@ def _columns(
     order, ids_sorted = by_id
     chs = list(map(operator.attrgetter("choices"), apps))
     nch = np.fromiter(map(len, chs), dtype=np.int64, count=n)
-    flat = np.fromiter(
-        map(sidx.__getitem__, itertools.chain.from_iterable(chs)),
-        dtype=np.int64,
-        count=int(nch.sum()),
-    )
+    flat = _positions(itertools.chain.from_iterable(chs), int(nch.sum()), school_ids)
+    if flat is None:  # a choice that is no school's own str object: look each one up
+        flat = np.fromiter(
+            map(sidx.__getitem__, itertools.chain.from_iterable(chs)),
+            dtype=np.int64,
+            count=int(nch.sum()),
+        )
     if _has_repeats(flat, nch.tolist(), len(school_ids)):
         return None
     prios = list(map(operator.attrgetter("priority"), apps))
@@ -174,7 +181,7 @@ def _columns(
         count=int(prio_n.sum()),
     )
     group_rows: list[tuple[int, str]] = []
-    group_choices: dict[str, list[str]] = {}
+    group_choices: dict[str, tuple[str, ...]] = {}
     for i in itertools.compress(range(n), groups):  # the str ones: UNSET, None and "" are falsy
         g = groups[i]
         group_rows.append((i, g))
@@ -214,6 +221,57 @@ def _columns(
         groups=group_rows,
         bmp_ids=joined.isascii() or max(joined, default="") <= "\uffff",
     )
+
+
+_FIB = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio, odd: multiplicative hashing
+
+
+def _positions(objs: Iterator[str], count: int, keys: list[str]) -> np.ndarray | None:
+    """The position in ``keys`` (distinct objects) of each of the ``count`` objects ``objs``,
+    matched by identity; None if some object is not one of ``keys``.
+
+    A numpy object array's buffer holds one word per element that is the same for the same live
+    object and differs between live ones (the object's address in CPython), so identity becomes
+    integer equality: an open-addressing hash table of the keys' words, probed for all objects
+    at once, each match an exact word comparison.  This replaces ``count`` dict lookups.
+    """
+    held = np.fromiter(objs, dtype=object, count=count)  # keeps the objects alive (words valid)
+    key_objs = np.array(keys, dtype=object)
+    words = np.frombuffer(held, dtype=np.uintp).astype(np.uint64, copy=False)
+    key_words = np.frombuffer(key_objs, dtype=np.uintp).astype(np.uint64, copy=False)
+    bits = max(4, (8 * len(keys)).bit_length())  # at most 1/8 of the slots used
+    mask = np.uint64((1 << bits) - 1)
+    shift = np.uint64(64 - bits)
+    table = np.zeros(1 << bits, dtype=np.uint64)  # 0: empty (a word 0 would match it)
+    value = np.zeros(1 << bits, dtype=np.int64)
+    if not (key_words.all() and words.all()):
+        return None
+    # insert all keys, linear probing: a key moves on only past slots that stay occupied
+    slot = (key_words * _FIB) >> shift
+    todo = np.arange(len(keys))
+    while todo.size:
+        free = np.flatnonzero(table[slot[todo]] == 0)
+        won_slot, first = np.unique(slot[todo[free]], return_index=True)  # one key per slot
+        won = todo[free[first]]
+        table[won_slot] = key_words[won]
+        value[won_slot] = won
+        lost = np.ones(todo.size, dtype=bool)
+        lost[free[first]] = False
+        todo = todo[lost]
+        slot[todo] = (slot[todo] + np.uint64(1)) & mask
+    # look all objects up: a probe ends at an equal word (found) or an empty slot (absent)
+    at = (words * _FIB) >> shift
+    out: np.ndarray = value[at]
+    rest = np.flatnonzero(table[at] != words)
+    while rest.size:
+        if (table[at[rest]] == 0).any():
+            return None
+        at_rest = (at[rest] + np.uint64(1)) & mask
+        at[rest] = at_rest
+        hit = table[at_rest] == words[rest]
+        out[rest[hit]] = value[at_rest[hit]]
+        rest = rest[~hit]
+    return out
 
 
 def _id_order(ids: list[str]) -> tuple[list[int], list[str]] | None:
