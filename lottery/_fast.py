@@ -176,7 +176,7 @@ def _columns(
             dtype=np.int64,
             count=int(nch.sum()),
         )
-    if _has_repeats(flat, nch.tolist(), len(school_ids)):
+    if _has_repeats(flat, nch, len(school_ids)):
         return None
     prios = list(map(operator.attrgetter("priority"), apps))
     groups = list(map(operator.attrgetter("group"), apps))
