@@ -1,5 +1,6 @@
 """Fast path of ``lottery.run``: decide that instance bytes are valid and turn them into columns
-and canonical bytes with msgspec (typed C decoding), without the ``Instance`` object tree.
+and the SHA-256 of their canonical form with msgspec (typed C decoding), without the
+``Instance`` object tree.
 
 It only ever *accepts*: ``decode`` returns None whenever it cannot prove the input valid (any
 decode or type error, an escape anywhere in the text, a non-BMP school id, ...), and the caller
@@ -10,7 +11,7 @@ tests/lottery/test_fast.py checks that both paths accept the same inputs and agr
 Why the checks below suffice, given ``b"\\\\" not in data`` (no JSON escapes):
 
 * every string's text is its raw UTF-8, so C0 controls cannot occur (raw ones are not JSON) and
-  the DEL/C1 controls are found by a search of the ids;
+  the DEL/C1 controls are found by a search of the ids (of DEL alone in ASCII text);
 * duplicate member names: msgspec keeps the last one silently.  Each ':' byte of the text is
   either a name separator or inside a string; we count the separators of the members we kept plus
   the colons inside the strings we kept, and a dropped member adds at least its own separator;
