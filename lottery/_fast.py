@@ -24,8 +24,9 @@ School ids are matched by a ``Literal`` of them, so each choice decodes to the o
 of its school (no new string per choice).  ``typing`` caches ``Literal`` objects (at most 128).
 Choices are turned into school indices by that identity (``_positions``, exact word equality of
 object references, no hashing of text); if some choice were not one of those objects, each is
-looked up by value instead.  Applicant ids arriving strictly increasing (code-point ``<``) are
-distinct and already in order, so then the sort for the uniqueness check is skipped.
+looked up by value instead.  Absent (``UNSET``) and null optional members are found the same
+way, by the identity of those singletons.  Applicant ids arriving strictly increasing (code-point
+``<``) are distinct and already in order, so then the sort for the uniqueness check is skipped.
 """
 
 from __future__ import annotations
@@ -179,16 +180,19 @@ def _columns(
         )
     if _has_repeats(flat, nch, len(school_ids)):
         return None
-    prios = list(map(operator.attrgetter("priority"), apps))
-    groups = list(map(operator.attrgetter("group"), apps))
-    unset = msgspec.UNSET
+    prios = np.fromiter(map(operator.attrgetter("priority"), apps), dtype=object, count=n)
+    groups = np.fromiter(map(operator.attrgetter("group"), apps), dtype=object, count=n)
+    # which members are absent (UNSET) or null: identity, as word equality (see _positions)
+    unset, null = _words(np.array([msgspec.UNSET, None], dtype=object)).tolist()
+    prio_words, group_words = _words(prios), _words(groups)
+    prio_absent, group_absent = prio_words == unset, group_words == unset
     # name separators: 7 top-level, 2 per school, per applicant id, choices, and the optional
     # members present (null included) with the priority object's own members
     members = 7 + 2 * len(school_ids) + 2 * n
-    members += 2 * n - prios.count(unset) - groups.count(unset)
-    with_prio = list(itertools.compress(range(n), prios))  # non-empty objects (UNSET is falsy)
-    prio_dicts = list(map(prios.__getitem__, with_prio))
-    prio_n = np.fromiter(map(len, prio_dicts), dtype=np.int64, count=len(with_prio))
+    members += 2 * n - int(np.count_nonzero(prio_absent)) - int(np.count_nonzero(group_absent))
+    with_prio = np.flatnonzero(~prio_absent & (prio_words != null))  # the objects (maybe empty)
+    prio_dicts = prios[with_prio].tolist()
+    prio_n = np.fromiter(map(len, prio_dicts), dtype=np.int64, count=len(prio_dicts))
     members += int(prio_n.sum())
     prio_school = np.fromiter(
         map(sidx.__getitem__, itertools.chain.from_iterable(prio_dicts)),
@@ -200,11 +204,10 @@ def _columns(
         dtype=np.int64,
         count=int(prio_n.sum()),
     )
-    group_rows: list[tuple[int, str]] = []
+    in_group = np.flatnonzero(~group_absent & (group_words != null))  # the str ones
+    group_rows = list(zip(in_group.tolist(), groups[in_group].tolist(), strict=True))
     group_choices: dict[str, tuple[str, ...]] = {}
-    for i in itertools.compress(range(n), groups):  # the str ones: UNSET, None and "" are falsy
-        g = groups[i]
-        group_rows.append((i, g))
+    for i, g in group_rows:
         first = group_choices.setdefault(g, chs[i])
         if first is not chs[i] and first != chs[i]:
             return None
@@ -235,7 +238,7 @@ def _columns(
         app_order=order,
         app_nch=nch,
         app_flat=flat,
-        prio_app=np.repeat(np.asarray(with_prio, dtype=np.int64), prio_n),
+        prio_app=np.repeat(with_prio, prio_n),
         prio_school=prio_school,
         prio_value=prio_value,
         groups=group_rows,
@@ -244,6 +247,12 @@ def _columns(
 
 
 _FIB = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio, odd: multiplicative hashing
+
+
+def _words(objs: np.ndarray) -> np.ndarray:
+    """One word per element of an object array: equal exactly when the (live) objects are the
+    same (the reference itself, an address in CPython)."""
+    return np.frombuffer(objs, dtype=np.uintp).astype(np.uint64, copy=False)
 
 
 def _positions(objs: Iterator[str], count: int, keys: list[str]) -> np.ndarray | None:
@@ -257,8 +266,8 @@ def _positions(objs: Iterator[str], count: int, keys: list[str]) -> np.ndarray |
     """
     held = np.fromiter(objs, dtype=object, count=count)  # keeps the objects alive (words valid)
     key_objs = np.array(keys, dtype=object)
-    words = np.frombuffer(held, dtype=np.uintp).astype(np.uint64, copy=False)
-    key_words = np.frombuffer(key_objs, dtype=np.uintp).astype(np.uint64, copy=False)
+    words = _words(held)
+    key_words = _words(key_objs)
     bits = max(4, (8 * len(keys)).bit_length())  # at most 1/8 of the slots used
     mask = np.uint64((1 << bits) - 1)
     shift = np.uint64(64 - bits)
