@@ -1,5 +1,6 @@
 """Fast path of ``lottery.run``: decide that instance bytes are valid and turn them into columns
-and canonical bytes with msgspec (typed C decoding), without the ``Instance`` object tree.
+and the SHA-256 of their canonical form with msgspec (typed C decoding), without the
+``Instance`` object tree.
 
 It only ever *accepts*: ``decode`` returns None whenever it cannot prove the input valid (any
 decode or type error, an escape anywhere in the text, a non-BMP school id, ...), and the caller
@@ -10,7 +11,7 @@ tests/lottery/test_fast.py checks that both paths accept the same inputs and agr
 Why the checks below suffice, given ``b"\\\\" not in data`` (no JSON escapes):
 
 * every string's text is its raw UTF-8, so C0 controls cannot occur (raw ones are not JSON) and
-  the DEL/C1 controls are found by a search of the ids;
+  the DEL/C1 controls are found by a search of the ids (of DEL alone in ASCII text);
 * duplicate member names: msgspec keeps the last one silently.  Each ':' byte of the text is
   either a name separator or inside a string; we count the separators of the members we kept plus
   the colons inside the strings we kept, and a dropped member adds at least its own separator;
@@ -21,6 +22,11 @@ Why the checks below suffice, given ``b"\\\\" not in data`` (no JSON escapes):
 
 School ids are matched by a ``Literal`` of them, so each choice decodes to the one ``str`` object
 of its school (no new string per choice).  ``typing`` caches ``Literal`` objects (at most 128).
+Choices are turned into school indices by that identity (``_positions``, exact word equality of
+object references, no hashing of text); if some choice were not one of those objects, each is
+looked up by value instead.  Absent (``UNSET``) and null optional members are found the same
+way, by the identity of those singletons.  Applicant ids arriving strictly increasing (code-point
+``<``) are distinct and already in order, so then the sort for the uniqueness check is skipped.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import bisect
 import hashlib
 import itertools
 import operator
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -69,7 +76,7 @@ def _applicant_type(school_ids: tuple[str, ...]) -> Any:
     return msgspec.defstruct(
         "_Applicant",
         [
-            ("choices", Annotated[list[school], msgspec.Meta(min_length=1)]),  # type: ignore[valid-type]
+            ("choices", Annotated[tuple[school, ...], msgspec.Meta(min_length=1)]),  # type: ignore[valid-type]
             ("group", _Id | msgspec.UnsetType | None, msgspec.UNSET),
             ("id", _Id),
             ("priority", dict[school, _Priority] | msgspec.UnsetType | None, msgspec.UNSET),  # type: ignore[valid-type]
@@ -119,9 +126,18 @@ def decode(data: bytes) -> tuple[Columns, str] | None:
     cols = _columns(head, apps, school_ids, sidx, data)
     if cols is None:
         return None
-    canonical = _ENCODER.encode(
+    return cols, _canonical_sha256(head, apps)
+
+
+_CHUNK = 1 << 15  # applicants encoded per block: a few MB, reused (no 80 MB of fresh pages)
+
+
+def _canonical_sha256(head: _Head, apps: list[Any]) -> str:
+    """SHA-256 (hex) of the instance's canonical form, encoded block by block: the members
+    other than ``applicants`` (first in sorted order) around the applicants' elements."""
+    shell = _ENCODER.encode(
         _Canonical(
-            apps,
+            [],
             head.format,
             head.group_policy,
             head.mechanism,
@@ -130,7 +146,17 @@ def decode(data: bytes) -> tuple[Columns, str] | None:
             head.tie_breaking,
         )
     )
-    return cols, hashlib.sha256(canonical).hexdigest()
+    cut = len(b'{"applicants":[')
+    assert shell[: cut + 1] == b'{"applicants":[]'
+    digest = hashlib.sha256(shell[:cut])
+    block = bytearray()
+    for lo in range(0, len(apps), _CHUNK):
+        _ENCODER.encode_into(apps[lo : lo + _CHUNK], block)  # "[a,b,...]"
+        if lo:
+            digest.update(b",")
+        digest.update(memoryview(block)[1:-1])
+    digest.update(shell[cut:])  # "],..."
+    return digest.hexdigest()
 
 
 def _columns(
@@ -139,31 +165,34 @@ def _columns(
     """The remaining rules of spec section 9 on the decoded applicants; None on any fault."""
     n = len(apps)
     ids = list(map(operator.attrgetter("id"), apps))
-    # Sorted once here for the uniqueness check and again used by the result writer.
-    order = sorted(range(n), key=ids.__getitem__)
-    ids_sorted = list(map(ids.__getitem__, order))
-    if any(map(operator.eq, ids_sorted, itertools.islice(ids_sorted, 1, None))):
+    by_id = _id_order(ids)
+    if by_id is None:
         return None  # a repeated applicant id
+    order, ids_sorted = by_id
     chs = list(map(operator.attrgetter("choices"), apps))
     nch = np.fromiter(map(len, chs), dtype=np.int64, count=n)
-    flat = np.fromiter(
-        map(sidx.__getitem__, itertools.chain.from_iterable(chs)),
-        dtype=np.int64,
-        count=int(nch.sum()),
-    )
-    if _has_repeats(flat, nch.tolist(), len(school_ids)):
+    flat = _positions(itertools.chain.from_iterable(chs), int(nch.sum()), school_ids)
+    if flat is None:  # a choice that is no school's own str object: look each one up
+        flat = np.fromiter(
+            map(sidx.__getitem__, itertools.chain.from_iterable(chs)),
+            dtype=np.int64,
+            count=int(nch.sum()),
+        )
+    if _has_repeats(flat, nch, len(school_ids)):
         return None
-    prios = list(map(operator.attrgetter("priority"), apps))
-    groups = list(map(operator.attrgetter("group"), apps))
-    unset = msgspec.UNSET
+    prios = np.fromiter(map(operator.attrgetter("priority"), apps), dtype=object, count=n)
+    groups = np.fromiter(map(operator.attrgetter("group"), apps), dtype=object, count=n)
+    # which members are absent (UNSET) or null: identity, as word equality (see _positions)
+    unset, null = _words(np.array([msgspec.UNSET, None], dtype=object)).tolist()
+    prio_words, group_words = _words(prios), _words(groups)
+    prio_absent, group_absent = prio_words == unset, group_words == unset
     # name separators: 7 top-level, 2 per school, per applicant id, choices, and the optional
     # members present (null included) with the priority object's own members
     members = 7 + 2 * len(school_ids) + 2 * n
-    members += n - sum(map(operator.is_, prios, itertools.repeat(unset)))
-    members += n - sum(map(operator.is_, groups, itertools.repeat(unset)))
-    with_prio = list(itertools.compress(range(n), prios))  # non-empty objects (UNSET is falsy)
-    prio_dicts = list(map(prios.__getitem__, with_prio))
-    prio_n = np.fromiter(map(len, prio_dicts), dtype=np.int64, count=len(with_prio))
+    members += 2 * n - int(np.count_nonzero(prio_absent)) - int(np.count_nonzero(group_absent))
+    with_prio = np.flatnonzero(~prio_absent & (prio_words != null))  # the objects (maybe empty)
+    prio_dicts = prios[with_prio].tolist()
+    prio_n = np.fromiter(map(len, prio_dicts), dtype=np.int64, count=len(prio_dicts))
     members += int(prio_n.sum())
     prio_school = np.fromiter(
         map(sidx.__getitem__, itertools.chain.from_iterable(prio_dicts)),
@@ -175,19 +204,17 @@ def _columns(
         dtype=np.int64,
         count=int(prio_n.sum()),
     )
-    group_rows: list[tuple[int, str]] = []
-    group_choices: dict[str, list[str]] = {}
-    is_str = map(operator.is_, map(type, groups), itertools.repeat(str))
-    for i in itertools.compress(range(n), is_str):
-        g = groups[i]
-        group_rows.append((i, g))
+    in_group = np.flatnonzero(~group_absent & (group_words != null))  # the str ones
+    group_rows = list(zip(in_group.tolist(), groups[in_group].tolist(), strict=True))
+    group_choices: dict[str, tuple[str, ...]] = {}
+    for i, g in group_rows:
         first = group_choices.setdefault(g, chs[i])
         if first is not chs[i] and first != chs[i]:
             return None
     if any(_contains(ids_sorted, g) for g in group_choices):
         return None
     joined = "".join(ids) + "".join(g for _, g in group_rows)  # school ids: checked BMP
-    if _CONTROL.search(joined) or _CONTROL.search("".join(school_ids)):
+    if _has_control(joined) or _has_control("".join(school_ids)):
         return None
     school_colons = "".join(school_ids).count(":")
     colons = joined.count(":") + school_colons
@@ -211,12 +238,89 @@ def _columns(
         app_order=order,
         app_nch=nch,
         app_flat=flat,
-        prio_app=np.repeat(np.asarray(with_prio, dtype=np.int64), prio_n),
+        prio_app=np.repeat(with_prio, prio_n),
         prio_school=prio_school,
         prio_value=prio_value,
         groups=group_rows,
         bmp_ids=joined.isascii() or max(joined, default="") <= "\uffff",
     )
+
+
+_FIB = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio, odd: multiplicative hashing
+
+
+def _words(objs: np.ndarray) -> np.ndarray:
+    """One word per element of an object array: equal exactly when the (live) objects are the
+    same (the reference itself, an address in CPython)."""
+    return np.frombuffer(objs, dtype=np.uintp).astype(np.uint64, copy=False)
+
+
+def _positions(objs: Iterator[str], count: int, keys: list[str]) -> np.ndarray | None:
+    """The position in ``keys`` (distinct objects) of each of the ``count`` objects ``objs``,
+    matched by identity; None if some object is not one of ``keys``.
+
+    A numpy object array's buffer holds one word per element that is the same for the same live
+    object and differs between live ones (the object's address in CPython), so identity becomes
+    integer equality: an open-addressing hash table of the keys' words, probed for all objects
+    at once, each match an exact word comparison.  This replaces ``count`` dict lookups.
+    """
+    held = np.fromiter(objs, dtype=object, count=count)  # keeps the objects alive (words valid)
+    key_objs = np.array(keys, dtype=object)
+    words = _words(held)
+    key_words = _words(key_objs)
+    bits = max(4, (8 * len(keys)).bit_length())  # at most 1/8 of the slots used
+    mask = np.uint64((1 << bits) - 1)
+    shift = np.uint64(64 - bits)
+    table = np.zeros(1 << bits, dtype=np.uint64)  # 0: empty (a word 0 would match it)
+    value = np.zeros(1 << bits, dtype=np.int64)
+    if not (key_words.all() and words.all()):
+        return None
+    # insert all keys, linear probing: a key moves on only past slots that stay occupied
+    slot = (key_words * _FIB) >> shift
+    todo = np.arange(len(keys))
+    while todo.size:
+        free = np.flatnonzero(table[slot[todo]] == 0)
+        won_slot, first = np.unique(slot[todo[free]], return_index=True)  # one key per slot
+        won = todo[free[first]]
+        table[won_slot] = key_words[won]
+        value[won_slot] = won
+        lost = np.ones(todo.size, dtype=bool)
+        lost[free[first]] = False
+        todo = todo[lost]
+        slot[todo] = (slot[todo] + np.uint64(1)) & mask
+    # look all objects up: a probe ends at an equal word (found) or an empty slot (absent)
+    at = (words * _FIB) >> shift
+    out: np.ndarray = value[at]
+    rest = np.flatnonzero(table[at] != words)
+    while rest.size:
+        if (table[at[rest]] == 0).any():
+            return None
+        at_rest = (at[rest] + np.uint64(1)) & mask
+        at[rest] = at_rest
+        hit = table[at_rest] == words[rest]
+        out[rest[hit]] = value[at_rest[hit]]
+        rest = rest[~hit]
+    return out
+
+
+def _id_order(ids: list[str]) -> tuple[list[int], list[str]] | None:
+    """The applicant indices by id (code-point order) and the ids in that order; None if an id
+    repeats."""
+    if all(map(operator.lt, ids, itertools.islice(ids, 1, None))):
+        return list(range(len(ids))), ids  # strictly increasing: distinct and already in order
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    ids_sorted = list(map(ids.__getitem__, order))
+    if any(map(operator.eq, ids_sorted, itertools.islice(ids_sorted, 1, None))):
+        return None
+    return order, ids_sorted
+
+
+def _has_control(s: str) -> bool:
+    """Whether ``s`` (text of unescaped JSON strings) holds a control character: C0 ones
+    cannot occur raw in JSON, so in ASCII text only DEL can (a substring search, no regex)."""
+    if s.isascii():
+        return "\x7f" in s
+    return _CONTROL.search(s) is not None
 
 
 def _contains(sorted_strs: list[str], s: str) -> bool:

@@ -498,17 +498,19 @@ def _get_choices(a: dict[str, Any]) -> Any:
     return a["choices"]
 
 
-def _has_repeats(flat: np.ndarray, lens: list[int], n_s: int) -> bool:
+def _has_repeats(flat: np.ndarray, lens: list[int] | np.ndarray, n_s: int) -> bool:
     """True if some applicant's choices (school indices, row after row in ``flat``) repeat."""
-    if not lens:
+    lens = np.asarray(lens, dtype=np.int64)
+    if not lens.size:
         return False
-    if min(lens) == max(lens):
-        rows = flat.reshape(len(lens), lens[0])
-        if lens[0] <= 8:  # few columns: compare every pair of them
+    width = int(lens[0])
+    if lens.min() == lens.max():
+        rows = flat.reshape(len(lens), width)
+        if width <= 8:  # few columns: compare every pair of them
             return any(
                 bool((rows[:, i] == rows[:, j]).any())
-                for i in range(lens[0])
-                for j in range(i + 1, lens[0])
+                for i in range(width)
+                for j in range(i + 1, width)
             )
         rows = np.sort(rows, axis=1)
         return bool((rows[:, 1:] == rows[:, :-1]).any())

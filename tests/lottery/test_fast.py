@@ -110,6 +110,9 @@ _MUTATIONS = (
     "group-choices-differ",
     "empty-group",
     "control-id",
+    "del-ascii-id",
+    "sorted-ids",
+    "sorted-dup-id",
     "colon-ids",
     "seed-upper",
     "null-priority",
@@ -167,6 +170,14 @@ def _mutate(obj: dict[str, Any], how: str, pick: int) -> bytes:
         a["group"] = ""
     elif how == "control-id" and a is not None:
         a["id"] = a["id"] + "\x85"
+    elif how == "del-ascii-id" and a is not None:  # ASCII text: the fast path looks for DEL only
+        for i, ap in enumerate(apps):
+            ap["id"] = f"a{i}"
+        a["id"] = a["id"] + "\x7f"
+    elif how in ("sorted-ids", "sorted-dup-id"):  # ids in order: the fast path skips its sort
+        apps.sort(key=lambda ap: ap["id"])
+        if how == "sorted-dup-id" and len(apps) > 1:
+            apps[pick % (len(apps) - 1) + 1]["id"] = apps[pick % (len(apps) - 1)]["id"]
     elif how == "colon-ids":
         for s in obj["schools"]:
             s["id"] = s["id"] + ":x"
@@ -238,3 +249,45 @@ def test_invalid_utf8_inside_applicants_is_an_invalid_instance(bad: bytes) -> No
     i = data.index(b'"applicants":[') + len(b'"applicants":[')
     j = data.index(b'"id":"', i) + len(b'"id":"')
     assert not check_agreement(data[:j] + bad + data[j:])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=3), min_size=1, max_size=300, unique=True), st.data())
+def test_positions_match_objects_by_identity(keys: list[str], data: st.DataObject) -> None:
+    picks = data.draw(st.lists(st.integers(0, len(keys) - 1), max_size=200))
+    got = _fast._positions(iter([keys[i] for i in picks]), len(picks), keys)
+    assert got is not None and got.tolist() == picks
+    # an equal string that is another object is not found: the caller then looks values up
+    copy = "".join(["#", keys[0]])[1:] if keys[0] else None
+    if copy is not None and copy is not keys[0]:
+        objs = [keys[i] for i in picks] + [copy]
+        assert _fast._positions(iter(objs), len(objs), keys) is None
+
+
+def test_positions_with_many_colliding_keys() -> None:
+    keys = [f"S{i:05d}" for i in range(5000)]  # ~190 expected collisions at 1/8 load
+    picks = [(i * 7919) % len(keys) for i in range(100_000)]
+    got = _fast._positions(iter([keys[i] for i in picks]), len(picks), keys)
+    assert got is not None and got.tolist() == picks
+    assert _fast._positions(iter(["".join(["S", "00000"])]), 1, keys) is None  # equal, not same
+
+
+@pytest.mark.parametrize("path", sorted(VECTORS.glob("*.instance.json")), ids=lambda p: p.name)
+def test_choices_looked_up_by_value_agree(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback when ``_positions`` cannot place a choice (dict lookups) agrees too."""
+    monkeypatch.setattr(_fast, "_positions", lambda *args: None)
+    check_agreement(path.read_bytes())
+
+
+@settings(max_examples=100, deadline=None)
+@given(instances(), st.integers(1, 3))
+def test_canonical_hash_across_blocks(obj: dict[str, Any], chunk: int) -> None:
+    """``instance_sha256`` encoded a few applicants per block equals the exact path's."""
+    data = orjson.dumps(obj)
+    exact = _exact(data)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_fast, "_CHUNK", chunk)
+        fast = _fast.decode(data)
+    if fast is not None:
+        assert not isinstance(exact, str)
+        assert fast[1] == exact[1]
