@@ -6,14 +6,17 @@ Theory of operation
    priorities, groups).  ``run`` gets them straight from the bytes via ``lottery._fast`` (msgspec)
    when that proves the instance valid, and otherwise via the exact validator and ``Instance``.
 1. *Units.*  Applicants sharing a ``group`` form one unit (id = group id), others are units of
-   their own (id = applicant id).  A unit's priority at a school is its members' maximum.
+   their own (id = applicant id).  A unit's priority at a school is its members' maximum (kept
+   sparse: most pairs have none).
 2. *Tickets.*  ``lottery.ticket.ticket`` per unit (``single``) or per (unit, school) pair
    (``multiple``), in bulk with the HMAC key pads hashed once (``hmac_sha256_many``).
 3. *School orders.*  Every school ranks the units that chose it by (priority desc, ticket asc,
-   unit id asc).  All (unit, choice) pairs are sorted once on one packed int64 key (school,
-   priority rank, rank of the ticket's first 8 bytes, choice index); if two tickets agree in
-   those bytes (never seen in practice) the exact pure-Python sort is used instead, so the
-   result is always the spec's.  A pair is then its global position ``g`` in that sort.
+   unit id asc).  The (unit, choice) pairs are laid out in ticket order (units sorted on their
+   tickets' first 8 bytes; for ``multiple`` the pairs' own tickets), then sorted stably on
+   (school, priority level) 16 bits at a time (numpy's stable sort of 16-bit keys is a counting
+   sort): a least-significant-digit radix sort.  If two tickets agree in those bytes (never
+   seen in practice) the exact pure-Python sort is used instead, so the result is always the
+   spec's.  A pair is then its global position ``g`` in that sort.
 4. *Mechanism.*  The spec's synchronous rounds, each round choosing at every school at once
    with numpy: candidates sorted by ``g``, ``before`` = total size ahead of a unit at its
    school; admit-together keeps ``before < seats``, all-or-none keeps ``before + size <=
@@ -31,7 +34,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -159,7 +162,10 @@ class _Units:
     their first member in the instance).
 
     ``flat`` holds each unit's choices (school indices) unit after unit, ``off[u]`` where unit
-    ``u``'s start; ``neg_prio`` the negated unit priority of every (unit, choice) pair.
+    ``u``'s start.  Priorities are sparse: ``prio_at`` lists the (unit, choice) pairs (indices
+    into ``flat``) where the unit has a listed priority and ``prio_of`` the unit's priority
+    there; every other pair has priority 0.  ``neg_prio`` is the same as one dense column
+    (the negated priority of every pair), read only by the exact fallback order.
     """
 
     def __init__(self, cols: Columns) -> None:
@@ -169,15 +175,17 @@ class _Units:
         app_nch = cols.app_nch
         app_off = np.zeros(n_a + 1, dtype=np.int64)
         np.cumsum(app_nch, out=app_off[1:])
-        # Priority of every (applicant, choice) pair; 0 where none is listed.
-        app_prio = np.zeros(int(app_off[-1]), dtype=np.int64)
+        # Every listed priority at a school the applicant chose: its (applicant, choice) pair.
+        at = np.zeros(0, dtype=np.int64)
+        value = np.zeros(0, dtype=np.int64)
         if cols.prio_app.size:
             # every pair of an applicant with a listed priority, against each of its entries
             nch = app_nch[cols.prio_app]
-            at = _row_positions(app_off, cols.prio_app)
+            rows = _row_positions(app_off, cols.prio_app)
             entry = np.repeat(np.arange(cols.prio_app.size), nch)
-            hit = cols.app_flat[at] == cols.prio_school[entry]
-            app_prio[at[hit]] = cols.prio_value[entry[hit]]
+            hit = cols.app_flat[rows] == cols.prio_school[entry]
+            at = rows[hit]
+            value = cols.prio_value[entry[hit]]
         if not cols.groups:
             self.ids = app_ids
             self.unit_of = np.arange(n_a, dtype=np.int64)
@@ -185,16 +193,20 @@ class _Units:
             self.flat = cols.app_flat
             self.size = np.ones(n_a, dtype=np.int64)
             self.names = np.array(app_ids, dtype=object)
-            np.negative(app_prio, out=app_prio)
-            self.neg_prio = app_prio
+            self.prio_at, self.prio_of = at, value
         else:
-            self._grouped(cols, app_off, app_prio)
+            self._grouped(cols, app_off, at, value)
         self.off = np.zeros(len(self.ids) + 1, dtype=np.int64)
         np.cumsum(self.nch, out=self.off[1:])
         self.name_off = np.zeros(len(self.ids), dtype=np.int64)
         np.cumsum(self.size[:-1], out=self.name_off[1:])
+        # calloc'd: only the pages holding a priority are touched unless the exact order runs
+        self.neg_prio = np.zeros(int(self.off[-1]), dtype=np.int64)
+        self.neg_prio[self.prio_at] = -self.prio_of
 
-    def _grouped(self, cols: Columns, app_off: np.ndarray, app_prio: np.ndarray) -> None:
+    def _grouped(
+        self, cols: Columns, app_off: np.ndarray, at: np.ndarray, value: np.ndarray
+    ) -> None:
         app_ids = cols.app_ids
         n_a = len(app_ids)
         first_of: dict[str, int] = {}  # group id -> its first member
@@ -203,17 +215,21 @@ class _Units:
         lead[[i for i, _ in cols.groups]] = lead_of
         is_first = lead == np.arange(n_a, dtype=np.int64)
         unit_num = np.cumsum(is_first) - 1
-        self.unit_of = unit_num[lead]
+        self.unit_of = unit_of = unit_num[lead]
         first = np.flatnonzero(is_first)
-        ids = list(map(app_ids.__getitem__, first.tolist()))
+        ids = list(itertools.compress(app_ids, is_first.tolist()))
         for g, u in zip(first_of, unit_num[list(first_of.values())].tolist(), strict=True):
             ids[u] = g
         self.ids = ids
         n_u = len(ids)
-        self.size = np.bincount(self.unit_of, minlength=n_u).astype(np.int64)
-        # Members unit after unit, each unit's members by id.
-        by_unit = np.argsort(self.unit_of, kind="stable")
-        names = list(map(app_ids.__getitem__, by_unit.tolist()))
+        self.size = np.bincount(unit_of, minlength=n_u)
+        # Members unit after unit, each unit's members by id; most applicants are already in
+        # place (units are usually contiguous), so only the moved ones are looked up.
+        names = app_ids.copy()
+        by_unit = np.argsort(unit_of, kind="stable")
+        moved = np.flatnonzero(by_unit != np.arange(n_a, dtype=np.int64))
+        for i, j in zip(moved.tolist(), by_unit[moved].tolist(), strict=True):
+            names[i] = app_ids[j]
         name_off = np.zeros(n_u + 1, dtype=np.int64)
         np.cumsum(self.size, out=name_off[1:])
         multi = np.flatnonzero(self.size > 1)
@@ -221,20 +237,28 @@ class _Units:
             names[lo:hi] = sorted(names[lo:hi])
         self.names = np.array(names, dtype=object)
         # A unit's choices are its first member's (validation made them identical).
-        self.nch = cols.app_nch[first]
-        first_pairs = np.repeat(is_first, cols.app_nch)
-        self.flat = cols.app_flat[first_pairs]
-        # A unit's priority at a school is the highest of its members' (absent = 0).
-        prio = app_prio[first_pairs]
-        others = np.flatnonzero(~is_first)
-        if others.size:
+        self.nch = nch = cols.app_nch[first]
+        self.flat = cols.app_flat[np.repeat(is_first, cols.app_nch)]
+        # A unit's priority at a school is the highest of its members' (absent = 0): map each
+        # listed priority to its unit's pair, take the maximum per pair, and 0 where some
+        # member lists none there.
+        self.prio_at, self.prio_of = at, value
+        if at.size:
+            app = np.searchsorted(app_off, at, side="right") - 1
             u_off = np.zeros(n_u + 1, dtype=np.int64)
-            np.cumsum(self.nch, out=u_off[1:])
-            src = _row_positions(app_off, others)
-            dst = _row_positions(u_off, self.unit_of[others])
-            np.maximum.at(prio, dst, app_prio[src])
-        np.negative(prio, out=prio)
-        self.neg_prio = prio
+            np.cumsum(nch, out=u_off[1:])
+            unit = unit_of[app]
+            upair = u_off[unit] + (at - app_off[app])
+            by = np.lexsort((value, upair))
+            upair, value, unit = upair[by], value[by], unit[by]
+            last = np.ones(upair.size, dtype=bool)  # the last (highest) entry of each pair
+            np.not_equal(upair[1:], upair[:-1], out=last[:-1])
+            ends = np.flatnonzero(last)
+            listed = np.diff(ends, prepend=-1)  # members listing a priority there
+            best = value[ends]
+            some_absent = listed < self.size[unit[ends]]
+            best[some_absent] = np.maximum(best[some_absent], 0)
+            self.prio_at, self.prio_of = upair[ends], best
 
     @property
     def choices(self) -> list[list[int]]:
@@ -279,12 +303,19 @@ def _tickets(
     return [], hmac_sha256_many(seed, map(bytes.__add__, pre, post))
 
 
+def _index_dtype(n: int) -> type[np.signedinteger[Any]]:
+    """int32 when every value below ``n`` fits (half the memory traffic of int64), else int64."""
+    return np.int32 if n < 2**31 else np.int64
+
+
 class _Orders:
     """Every school's order of the units that chose it, as flat numpy arrays.
 
     A (unit, choice) pair is identified by its *global position* ``g``: pairs sorted by
     (school, priority desc, ticket asc, unit id asc), so school ``s`` owns the positions
-    ``starts[s] <= g < starts[s + 1]`` and a smaller ``g`` is served first there.
+    ``starts[s] <= g < starts[s + 1]`` and a smaller ``g`` is served first there.  ``g_unit``,
+    ``g_k`` (choice index), ``g_school`` and ``g_size`` describe the pair at each position,
+    ``pair_g`` maps a unit-major pair index (into ``units.flat``) to its position.
     """
 
     def __init__(self, tickets: tuple[list[bytes], list[bytes] | None], units: _Units) -> None:
@@ -294,15 +325,14 @@ class _Orders:
         n_u = len(units.ids)
         nch, off = units.nch, units.off
         n_pairs = int(off[-1])
-        p_school = units.flat
-        p_unit = np.repeat(np.arange(n_u, dtype=np.int64), nch)
-        p_k = np.arange(n_pairs, dtype=np.int64) - off[:-1][p_unit]
-        fast = self._fast_order(single, multi, p_school, p_unit, p_k, units.neg_prio, n_s, n_u)
+        ix = _index_dtype(n_pairs)
+        fast = self._fast_order(single, multi, units, n_s)
         if fast is None:
-            order = self._exact_order(units, single, multi, units.neg_prio.tolist())
-            fast = order, p_unit[order], p_k[order], p_school[order]
-        order, self.g_unit, self.g_k, self.g_school = fast
-        del p_unit, p_k, fast
+            order = self._exact_order(units, single, multi, units.neg_prio.tolist()).astype(ix)
+            g_unit = np.repeat(np.arange(n_u, dtype=ix), nch)[order]
+            fast = order, g_unit, (order - off[g_unit]).astype(ix)
+        order, self.g_unit, self.g_k = fast
+        del fast
         self.n_schools = n_s
         self.off = off
         self.nch = nch
@@ -310,82 +340,89 @@ class _Orders:
         self.unit_size = sizes
         self.grouped = bool(n_u and sizes.max() > 1)
         self.g_size = sizes[self.g_unit]
-        counts = np.bincount(self.g_school, minlength=n_s)
+        # Sorted by school first: each school's positions are one run of its number of pairs.
+        counts = np.bincount(units.flat, minlength=n_s)
+        self.g_school = np.repeat(np.arange(n_s, dtype=ix), counts)
         self.starts = np.zeros(n_s + 1, dtype=np.int64)
         np.cumsum(counts, out=self.starts[1:])
-        self.pair_g = np.empty(n_pairs, dtype=np.int64)  # unit-major pair -> position
-        self.pair_g[order] = np.arange(n_pairs, dtype=np.int64)
+        self.pair_g = np.empty(n_pairs, dtype=ix)  # unit-major pair -> position
+        self.pair_g[order] = np.arange(n_pairs, dtype=ix)
 
     @staticmethod
     def _fast_order(
-        single: list[bytes],
-        multi: list[bytes] | None,
-        p_school: np.ndarray,
-        p_unit: np.ndarray,
-        p_k: np.ndarray,
-        p_neg_prio: np.ndarray,
-        n_s: int,
-        n_u: int,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-        """Sort the pairs by (school, -priority, ticket) using the first 8 ticket bytes: the
-        sorting permutation and the unit, choice index and school of each sorted pair; None if
-        two compared tickets agree there (then the exact sort decides)."""
-        n_pairs = len(p_school)
+        single: list[bytes], multi: list[bytes] | None, units: _Units, n_s: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Sort the pairs by (school, -priority, ticket) using the first 8 ticket bytes: for
+        each position the pair's unit-major index, unit and choice index; None if two tickets
+        agree there (then the exact sort decides).
+
+        A least-significant-digit radix sort: the pairs are laid out in ticket order, then
+        sorted stably on (school, priority level) 16 bits at a time (numpy's stable sort of
+        16-bit keys is a counting sort), so ticket order survives within equal keys.
+        """
+        nch, off = units.nch, units.off
+        n_u = len(nch)
+        n_pairs = int(off[-1])
         if n_pairs == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, empty, empty
+            empty = np.zeros(0, dtype=np.int32)
+            return empty, empty, empty
+        t0 = np.frombuffer(b"".join(single if multi is None else multi), dtype=">u8")[::4]
+        t0 = t0.astype(np.uint64)
+        by_ticket = np.argsort(t0)  # equal first bytes are caught below, so any sort will do
+        st = t0[by_ticket]
+        if bool((st[1:] == st[:-1]).any()):
+            return None
+        del t0, st
+        # Each pair as one integer unit << b_k | choice index.
+        b_k = int(nch.max() - 1).bit_length()
+        ix = _index_dtype(max(n_pairs, n_u << b_k))
+        step = np.arange(n_pairs, dtype=ix)
         if multi is None:
-            t0 = np.frombuffer(b"".join(single), dtype=">u8")[::4]
-            by_ticket = np.argsort(t0, kind="stable")
-            st = t0[by_ticket]
-            if bool((st[1:] == st[:-1]).any()):
-                return None
-            rank = np.empty(n_u, dtype=np.int64)
-            rank[by_ticket] = np.arange(n_u, dtype=np.int64)
-            p_rank = rank[p_unit]
-            n_rank = n_u
+            # ticket order = units by ticket, each unit's pairs in choice order
+            lens = nch[by_ticket]
+            before = np.cumsum(lens)
+            before -= lens
+            rank_pair = np.repeat((off[:-1][by_ticket] - before).astype(ix), lens)
+            rank_pair += step
+            code = np.repeat(((by_ticket << b_k) - before).astype(ix), lens)
+            code += step
+            del lens, before
         else:
-            t0 = np.frombuffer(b"".join(multi), dtype=">u8")[::4]
-            by_ticket = np.argsort(t0, kind="stable")
-            st = t0[by_ticket]
-            if bool((st[1:] == st[:-1]).any()):
-                return None
-            p_rank = np.empty(n_pairs, dtype=np.int64)
-            p_rank[by_ticket] = np.arange(n_pairs, dtype=np.int64)
-            n_rank = n_pairs
-        lo = int(p_neg_prio.min())
-        b_p = (int(p_neg_prio.max()) - lo).bit_length()  # bits of each key field
-        b_r = (n_rank - 1).bit_length()
-        b_k = int(p_k.max()).bit_length()
-        if (n_s - 1).bit_length() + b_p + b_r + b_k > 62:  # no room for one packed key
-            lex: np.ndarray = np.lexsort((p_rank, p_neg_prio, p_school))
-            return lex, p_unit[lex], p_k[lex], p_school[lex]
-        # One packed int64 key per pair; keys are distinct, so an unstable sort is exact.
-        key = p_school << b_p
-        key += p_neg_prio
-        key -= lo
-        key <<= b_r
-        key += p_rank
-        del p_rank  # in-place arithmetic and early frees: these arrays are 8 bytes x 5M pairs
-        key <<= b_k
-        key += p_k
-        key.sort()
-        # The sorted keys themselves give each pair's school and choice index (sequential
-        # shifts instead of gathers through the permutation from the 5M-pair columns).
-        k = key & ((1 << b_k) - 1)
-        key >>= b_k
-        school = key >> (b_r + b_p)
-        key &= (1 << b_r) - 1
-        r = key
-        if multi is not None:
-            named: np.ndarray = by_ticket[r]  # the rank is over pairs: it names the pair
-            return named, p_unit[named], k, school
-        unit = by_ticket[r]  # the unit with ticket rank r
-        first_pair = np.zeros(n_u, dtype=np.int64)  # unit-major index of each unit's 1st pair
-        np.cumsum(np.bincount(p_unit, minlength=n_u)[:-1], out=first_pair[1:])
-        pairs: np.ndarray = first_pair[unit]
-        pairs += k
-        return pairs, unit, k, school
+            rank_pair = by_ticket.astype(ix)  # the tickets are the pairs' own
+            code = np.repeat(((np.arange(n_u) << b_k) - off[:-1]).astype(ix), nch)
+            code += step
+            code = code[rank_pair]
+        del by_ticket
+        # The sort key: school, then priority level (0 = highest priority listed anywhere).
+        levels = np.unique(np.append(units.prio_of, 0))  # ascending
+        n_lv = len(levels)
+        top = n_lv - 1
+        bits = (n_s * n_lv - 1).bit_length()
+        kt = np.uint16 if bits <= 16 else np.int64
+        key: np.ndarray = units.flat.astype(kt)
+        key *= n_lv
+        key += top - int(np.searchsorted(levels, 0))
+        if units.prio_at.size:
+            at = units.prio_at
+            lv = top - np.searchsorted(levels, units.prio_of)
+            key[at] = units.flat[at] * n_lv + lv
+        key = key[rank_pair]
+        del rank_pair
+        perm = None
+        for shift in range(0, max(bits, 1), 16):
+            digit = key if kt is np.uint16 else (key >> shift & 0xFFFF).astype(np.uint16)
+            if perm is not None:
+                digit = digit[perm]
+            p = np.argsort(digit, kind="stable")
+            perm = p if perm is None else perm[p]
+        del key
+        code = code[perm]
+        g_k = code & ((1 << b_k) - 1)
+        g_unit = code >> b_k
+        del code
+        order = off.astype(ix)[g_unit]
+        order += g_k
+        return order, g_unit, g_k
 
     @staticmethod
     def _exact_order(
@@ -547,7 +584,7 @@ def _placements(
     n_k = int(orders.nch.max()) if n_u else 1
     unplaced = orders.n_schools * n_k
     code = np.full(n_u, unplaced, dtype=np.int64)
-    code[orders.g_unit[held]] = orders.g_school[held] * n_k + orders.g_k[held]
+    code[orders.g_unit[held]] = orders.g_school[held].astype(np.int64) * n_k + orders.g_k[held]
     if unplaced > 4 * orders.g_unit.size + 1024:  # a sparse code space: sort instead
         codes, number = np.unique(code, return_inverse=True)
     else:
