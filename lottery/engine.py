@@ -21,7 +21,9 @@ Theory of operation
    with numpy: candidates sorted by ``g``, ``before`` = total size ahead of a unit at its
    school; admit-together keeps ``before < seats``, all-or-none keeps ``before + size <=
    seats`` and walks a school unit by unit only where a group is skipped with seats left.
-   DA keeps what schools hold sorted, so each round merges sorted runs instead of sorting.
+   A rejected candidate proposes next at ``next_g`` of its position, so a round costs
+   O(candidates).  DA keeps what schools hold sorted, so each round merges sorted runs instead
+   of sorting.
 5. *Result.*  Assignments, per-school admitted lists and waitlists, tickets (``single`` only).
    ``run`` writes its bytes straight from these arrays with ``lottery._write`` (numpy byte
    matrices, no per-applicant objects) when every id is plain: no JSON escape, nothing beyond
@@ -315,7 +317,8 @@ class _Orders:
     (school, priority desc, ticket asc, unit id asc), so school ``s`` owns the positions
     ``starts[s] <= g < starts[s + 1]`` and a smaller ``g`` is served first there.  ``g_unit``,
     ``g_k`` (choice index), ``g_school`` and ``g_size`` describe the pair at each position,
-    ``pair_g`` maps a unit-major pair index (into ``units.flat``) to its position.
+    ``pair_g`` maps a unit-major pair index (into ``units.flat``) to its position and
+    ``next_g`` a position to that of the same unit's next choice (-1 after its last).
     """
 
     def __init__(self, tickets: tuple[list[bytes], list[bytes] | None], units: _Units) -> None:
@@ -345,8 +348,13 @@ class _Orders:
         self.g_school = np.repeat(np.arange(n_s, dtype=ix), counts)
         self.starts = np.zeros(n_s + 1, dtype=np.int64)
         np.cumsum(counts, out=self.starts[1:])
-        self.pair_g = np.empty(n_pairs, dtype=ix)  # unit-major pair -> position
-        self.pair_g[order] = np.arange(n_pairs, dtype=ix)
+        self.pair_g = pair_g = np.empty(n_pairs, dtype=ix)  # unit-major pair -> position
+        pair_g[order] = np.arange(n_pairs, dtype=ix)
+        # The position of the same unit's next choice (-1 after its last).
+        after = np.empty(n_pairs, dtype=ix)
+        after[:-1] = pair_g[1:]
+        after[off[1:][nch > 0] - 1] = -1
+        self.next_g = after[order]
 
     @staticmethod
     def _fast_order(
@@ -450,7 +458,7 @@ def _choose(orders: _Orders, cand: np.ndarray, seats: np.ndarray, policy: str) -
     With ``before`` = total size of the school's candidates ahead of a unit, admit-together
     admits exactly the units with ``before < seats``.  all-or-none admits the units with
     ``before + size <= seats`` as long as no unit is skipped while seats remain; a school where
-    a multi-member unit is skipped with seats left is walked exactly, one unit at a time.
+    a multi-member unit is skipped with seats left is walked exactly, from that unit on.
     """
     n = cand.size
     if n == 0:
@@ -459,31 +467,43 @@ def _choose(orders: _Orders, cand: np.ndarray, seats: np.ndarray, policy: str) -
     first = np.empty(n, dtype=bool)
     first[0] = True
     np.not_equal(sch[1:], sch[:-1], out=first[1:])
-    seg = np.cumsum(first) - 1
     seg_start = np.flatnonzero(first)
-    have = seats[sch]
+    seg_len = np.diff(seg_start, append=n)
+    have = seats[sch[seg_start]]
+    del sch, first
     if not orders.grouped:
-        before = np.arange(n, dtype=np.int64) - seg_start[seg]
-        result: np.ndarray = before < have
+        # the first ``have`` candidates of each school
+        result: np.ndarray = np.arange(n, dtype=seg_start.dtype) < np.repeat(
+            seg_start + have, seg_len
+        )
         return result
     sz = orders.g_size[cand]
-    cs = np.cumsum(sz)
-    before = cs - sz
-    before -= before[seg_start][seg]
+    cs = np.cumsum(sz)  # before + size, plus what earlier schools' candidates had
+    # before + size <= seats  <=>  cs <= lim (the school's seats past its first candidate)
+    lim = np.repeat(cs[seg_start] - sz[seg_start] + have, seg_len)
     if policy == "admit-together":
-        result = before < have
+        cs -= sz
+        result = cs < lim
         return result
-    keep: np.ndarray = before + sz <= have
-    bad = ~keep & (before < have)
-    if bad.any():
-        for i in np.unique(seg[bad]).tolist():
-            lo = int(seg_start[i])
-            hi = int(seg_start[i + 1]) if i + 1 < len(seg_start) else n
-            left = int(have[lo])
-            for j, z in enumerate(sz[lo:hi].tolist(), lo):
-                keep[j] = z <= left
-                if z <= left:
-                    left -= z
+    keep: np.ndarray = cs <= lim
+    cs -= sz
+    bad = np.flatnonzero(~keep & (cs < lim))  # skipped with seats left
+    if bad.size:
+        # every unit ahead of a school's first such unit fits; walk the rest of that school
+        seg = np.searchsorted(seg_start, bad, side="right") - 1
+        seg, at = np.unique(seg, return_index=True)
+        for j, end, left in zip(
+            bad[at].tolist(),
+            (seg_start[seg] + seg_len[seg]).tolist(),
+            (lim[bad[at]] - cs[bad[at]]).tolist(),
+            strict=True,
+        ):
+            while left > 0 and j < end:
+                for z in sz[j : min(end, j + 64)].tolist():
+                    if z <= left:
+                        keep[j] = True
+                        left -= z
+                    j += 1
     return keep
 
 
@@ -506,59 +526,54 @@ def _assign(cols: Columns, units: _Units, seed: bytes) -> tuple[_Orders, np.ndar
 
 def _mechanism(cols: Columns, orders: _Orders) -> tuple[np.ndarray, np.ndarray]:
     """Run the instance's mechanism on the school orders (spec section 6), all schools of a
-    round at once."""
+    round at once.  A rejected candidate's next proposal is ``next_g`` of its position, so a
+    round costs O(candidates), not O(units)."""
     n_s = orders.n_schools
     n_u = len(orders.nch)
     caps = cols.capacities
     policy = cols.group_policy
-    nch, off, pair_g, g_unit = orders.nch, orders.off, orders.pair_g, orders.g_unit
+    g_unit, g_school, next_g = orders.g_unit, orders.g_school, orders.next_g
     placed_k = np.full(n_u, -1, dtype=np.int64)
+    new = orders.pair_g[orders.off[:-1][orders.nch > 0]]  # every unit's first choice
+    new.sort()
     if cols.mechanism == "deferred-acceptance":
-        nxt = np.zeros(n_u, dtype=np.int64)
-        free = np.arange(n_u, dtype=np.int64)
-        held = np.zeros(0, dtype=np.int64)
+        held = new[:0]
         affected = np.zeros(n_s, dtype=bool)
         # ``held`` stays sorted; joining two sorted runs with the stable sort (timsort) is a
-        # linear merge, so a round costs O(held + proposals), not a full sort.
-        while True:
-            free = free[nxt[free] < nch[free]]
-            if free.size == 0:
-                break
-            new = pair_g[off[free] + nxt[free]]
-            new.sort()
-            nxt[free] += 1
-            affected[:] = False
-            affected[orders.g_school[new]] = True
-            touched = affected[orders.g_school[held]]
-            cand = np.concatenate((held[touched], new))
-            cand.sort(kind="stable")
+        # linear merge, so a round costs O(held at the schools proposed to + proposals).
+        while new.size:
+            if held.size:
+                affected[:] = False
+                affected[g_school[new]] = True
+                touched = affected[g_school[held]]
+                cand = np.concatenate((held[touched], new))
+                cand.sort(kind="stable")
+                held = held[~touched]
+            else:
+                cand = new
             keep = _choose(orders, cand, caps, policy)
-            held = np.concatenate((held[~touched], cand[keep]))
+            held = np.concatenate((held, cand[keep]))
             held.sort(kind="stable")
-            free = g_unit[cand[~keep]]
+            new = next_g[cand[~keep]]
+            new = new[new >= 0]
+            new.sort()
         placed_k[g_unit[held]] = orders.g_k[held]
         return placed_k, held
     left = caps.copy()
-    pending = np.arange(n_u, dtype=np.int64)
     kept_all = []
-    r = 0
-    while True:
-        pending = pending[nch[pending] > r]
-        if pending.size == 0:
-            break
-        cand = pair_g[off[pending] + r]
-        cand.sort()
-        keep = _choose(orders, cand, left, policy)
-        kept = cand[keep]
+    while new.size:
+        keep = _choose(orders, new, left, policy)
+        kept = new[keep]
         kept_all.append(kept)
-        placed_k[g_unit[kept]] = r
-        left -= np.bincount(
-            orders.g_school[kept], weights=orders.g_size[kept], minlength=n_s
-        ).astype(np.int64)
-        pending = g_unit[cand[~keep]]
-        r += 1
-    held = np.concatenate(kept_all) if kept_all else np.zeros(0, dtype=np.int64)
+        left -= np.bincount(g_school[kept], weights=orders.g_size[kept], minlength=n_s).astype(
+            np.int64
+        )
+        new = next_g[new[~keep]]
+        new = new[new >= 0]
+        new.sort()
+    held = np.concatenate(kept_all) if kept_all else new
     held.sort()
+    placed_k[g_unit[held]] = orders.g_k[held]
     return placed_k, held
 
 
