@@ -166,8 +166,8 @@ class _Units:
     ``flat`` holds each unit's choices (school indices) unit after unit, ``off[u]`` where unit
     ``u``'s start.  Priorities are sparse: ``prio_at`` lists the (unit, choice) pairs (indices
     into ``flat``) where the unit has a listed priority and ``prio_of`` the unit's priority
-    there; every other pair has priority 0.  ``neg_prio`` is the same as one dense column
-    (the negated priority of every pair), read only by the exact fallback order.
+    there; every other pair has priority 0.  ``neg_prio`` is the same as one dense column (the
+    negated priority of every pair), filled only when the exact fallback order needs it.
     """
 
     def __init__(self, cols: Columns) -> None:
@@ -202,9 +202,7 @@ class _Units:
         np.cumsum(self.nch, out=self.off[1:])
         self.name_off = np.zeros(len(self.ids), dtype=np.int64)
         np.cumsum(self.size[:-1], out=self.name_off[1:])
-        # calloc'd: only the pages holding a priority are touched unless the exact order runs
-        self.neg_prio = np.zeros(int(self.off[-1]), dtype=np.int64)
-        self.neg_prio[self.prio_at] = -self.prio_of
+        self.neg_prio = np.zeros(0, dtype=np.int64)
 
     def _grouped(
         self, cols: Columns, app_off: np.ndarray, at: np.ndarray, value: np.ndarray
@@ -261,6 +259,13 @@ class _Units:
             some_absent = listed < self.size[unit[ends]]
             best[some_absent] = np.maximum(best[some_absent], 0)
             self.prio_at, self.prio_of = upair[ends], best
+
+    def dense_neg_prio(self) -> np.ndarray:
+        """``neg_prio``, filled from the sparse priorities."""
+        if self.neg_prio.size != self.off[-1]:
+            self.neg_prio = np.zeros(int(self.off[-1]), dtype=np.int64)
+            self.neg_prio[self.prio_at] = -self.prio_of
+        return self.neg_prio
 
     @property
     def choices(self) -> list[list[int]]:
@@ -331,7 +336,8 @@ class _Orders:
         ix = _index_dtype(n_pairs)
         fast = self._fast_order(single, multi, units, n_s)
         if fast is None:
-            order = self._exact_order(units, single, multi, units.neg_prio.tolist()).astype(ix)
+            neg_prio = units.dense_neg_prio().tolist()
+            order = self._exact_order(units, single, multi, neg_prio).astype(ix)
             g_unit = np.repeat(np.arange(n_u, dtype=ix), nch)[order]
             fast = order, g_unit, (order - off[g_unit]).astype(ix)
         order, self.g_unit, self.g_k = fast
