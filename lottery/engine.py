@@ -194,7 +194,7 @@ class _Units:
             self.nch = app_nch
             self.flat = cols.app_flat
             self.size = np.ones(n_a, dtype=np.int64)
-            self.names = np.array(app_ids, dtype=object)
+            self.names = np.fromiter(app_ids, dtype=object, count=n_a)
             self.prio_at, self.prio_of = at, value
         else:
             self._grouped(cols, app_off, at, value)
@@ -217,25 +217,25 @@ class _Units:
         unit_num = np.cumsum(is_first) - 1
         self.unit_of = unit_of = unit_num[lead]
         first = np.flatnonzero(is_first)
-        ids = list(itertools.compress(app_ids, is_first.tolist()))
-        for g, u in zip(first_of, unit_num[list(first_of.values())].tolist(), strict=True):
-            ids[u] = g
-        self.ids = ids
-        n_u = len(ids)
+        n_u = first.size
+        app_arr = np.fromiter(app_ids, dtype=object, count=n_a)
+        ids = app_arr[first]
+        ids[unit_num[list(first_of.values())]] = list(first_of)
+        self.ids = ids.tolist()
         self.size = np.bincount(unit_of, minlength=n_u)
-        # Members unit after unit, each unit's members by id; most applicants are already in
-        # place (units are usually contiguous), so only the moved ones are looked up.
-        names = app_ids.copy()
-        by_unit = np.argsort(unit_of, kind="stable")
-        moved = np.flatnonzero(by_unit != np.arange(n_a, dtype=np.int64))
-        for i, j in zip(moved.tolist(), by_unit[moved].tolist(), strict=True):
-            names[i] = app_ids[j]
+        # Members unit after unit, each unit's members by id: rank the grouped members' ids
+        # (distinct, so no ties), then order each unit's members by that rank.
+        names = app_arr[np.argsort(unit_of, kind="stable")]
         name_off = np.zeros(n_u + 1, dtype=np.int64)
         np.cumsum(self.size, out=name_off[1:])
         multi = np.flatnonzero(self.size > 1)
-        for lo, hi in zip(name_off[multi].tolist(), name_off[multi + 1].tolist(), strict=True):
-            names[lo:hi] = sorted(names[lo:hi])
-        self.names = np.array(names, dtype=object)
+        if multi.size:
+            pos = _row_positions(name_off, multi)
+            member = names[pos]
+            rank = np.empty(pos.size, dtype=np.int64)
+            rank[np.argsort(member)] = np.arange(pos.size, dtype=np.int64)
+            names[pos] = member[np.lexsort((rank, np.repeat(multi, self.size[multi])))]
+        self.names = names
         # A unit's choices are its first member's (validation made them identical).
         self.nch = nch = cols.app_nch[first]
         self.flat = cols.app_flat[np.repeat(is_first, cols.app_nch)]
@@ -380,7 +380,8 @@ class _Orders:
         if n_pairs == 0:
             empty = np.zeros(0, dtype=np.int32)
             return empty, empty, empty
-        t0 = np.frombuffer(b"".join(single if multi is None else multi), dtype=">u8")[::4]
+        tickets = single if multi is None else multi
+        t0 = np.fromiter(tickets, dtype="S32", count=len(tickets)).view(">u8")[::4]
         t0 = t0.astype(np.uint64)
         by_ticket = np.argsort(t0)  # equal first bytes are caught below, so any sort will do
         st = t0[by_ticket]
@@ -432,8 +433,8 @@ class _Orders:
         del key
         code = code[perm]
         g_k = code & ((1 << b_k) - 1)
-        g_unit = code >> b_k
-        del code
+        code >>= b_k
+        g_unit = code
         order = off.astype(ix)[g_unit]
         order += g_k
         return order, g_unit, g_k
@@ -540,8 +541,7 @@ def _mechanism(cols: Columns, orders: _Orders) -> tuple[np.ndarray, np.ndarray]:
     policy = cols.group_policy
     g_unit, g_school, next_g = orders.g_unit, orders.g_school, orders.next_g
     placed_k = np.full(n_u, -1, dtype=np.int64)
-    new = orders.pair_g[orders.off[:-1][orders.nch > 0]]  # every unit's first choice
-    new.sort()
+    new = np.flatnonzero(orders.g_k == 0).astype(g_unit.dtype)  # every unit's first choice
     if cols.mechanism == "deferred-acceptance":
         held = new[:0]
         affected = np.zeros(n_s, dtype=bool)
