@@ -348,7 +348,7 @@ class _Orders:
         sizes = units.size
         self.unit_size = sizes
         self.grouped = bool(n_u and sizes.max() > 1)
-        self.g_size = sizes[self.g_unit]
+        self.g_size = sizes.astype(self.g_unit.dtype)[self.g_unit]
         # Sorted by school first: each school's positions are one run of its number of pairs.
         counts = np.bincount(units.flat, minlength=n_s)
         self.g_school = np.repeat(np.arange(n_s, dtype=ix), counts)
@@ -422,20 +422,19 @@ class _Orders:
             lv = top - np.searchsorted(levels, units.prio_of)
             key[at] = units.flat[at] * n_lv + lv
         key = key[rank_pair]
-        del rank_pair
-        perm = None
-        for shift in range(0, max(bits, 1), 16):
-            digit = key if kt is np.uint16 else (key >> shift & 0xFFFF).astype(np.uint16)
-            if perm is not None:
-                digit = digit[perm]
-            p = np.argsort(digit, kind="stable")
-            perm = p if perm is None else perm[p]
+        perm = np.argsort(
+            key if kt is np.uint16 else (key & 0xFFFF).astype(np.uint16), kind="stable"
+        )
+        for shift in range(16, bits, 16):
+            digit = (key >> shift & 0xFFFF).astype(np.uint16)[perm]
+            perm = perm[np.argsort(digit, kind="stable")]
         del key
-        code = code[perm]
-        g_k = code & ((1 << b_k) - 1)
-        code >>= b_k
-        g_unit = code
-        order = off.astype(ix)[g_unit]
+        # Into the dead 5M-pair buffers: fewer fresh pages to fault in.
+        g_unit = np.take(code, perm, out=rank_pair)
+        del perm
+        g_k = np.bitwise_and(g_unit, (1 << b_k) - 1, out=step)
+        g_unit >>= b_k
+        order = np.take(off.astype(ix), g_unit, out=code)
         order += g_k
         return order, g_unit, g_k
 
