@@ -533,6 +533,17 @@ def _assign(cols: Columns, units: _Units, seed: bytes) -> tuple[_Orders, np.ndar
     return orders, placed_k, held
 
 
+def _ascending(pos: np.ndarray, n: int) -> np.ndarray:
+    """``np.sort(pos)`` for distinct positions below ``n``; when they are many, one scan of a
+    mask of all ``n`` positions is cheaper than sorting them."""
+    if pos.size * 8 < n:
+        pos.sort()
+        return pos
+    mark = np.zeros(n, dtype=bool)
+    mark[pos] = True
+    return np.flatnonzero(mark).astype(pos.dtype)
+
+
 def _mechanism(cols: Columns, orders: _Orders) -> tuple[np.ndarray, np.ndarray]:
     """Run the instance's mechanism on the school orders (spec section 6), all schools of a
     round at once.  A rejected candidate's next proposal is ``next_g`` of its position, so a
@@ -563,8 +574,7 @@ def _mechanism(cols: Columns, orders: _Orders) -> tuple[np.ndarray, np.ndarray]:
             held = np.concatenate((held, cand[keep]))
             held.sort(kind="stable")
             new = next_g[cand[~keep]]
-            new = new[new >= 0]
-            new.sort()
+            new = _ascending(new[new >= 0], g_unit.size)
         placed_k[g_unit[held]] = orders.g_k[held]
         return placed_k, held
     left = caps.copy()
@@ -577,8 +587,7 @@ def _mechanism(cols: Columns, orders: _Orders) -> tuple[np.ndarray, np.ndarray]:
             np.int64
         )
         new = next_g[new[~keep]]
-        new = new[new >= 0]
-        new.sort()
+        new = _ascending(new[new >= 0], g_unit.size)
     held = np.concatenate(kept_all) if kept_all else new
     held.sort()
     placed_k[g_unit[held]] = orders.g_k[held]
