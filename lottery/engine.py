@@ -340,8 +340,8 @@ class _Orders:
         fast = self._fast_order(single, multi, units, n_s)
         if fast is None:
             neg_prio = units.dense_neg_prio().tolist()
-            order = self._exact_order(units, single, multi, neg_prio).astype(ix)
-            g_unit = np.repeat(np.arange(n_u, dtype=ix), nch)[order]
+            order = self._exact_order(units, single, multi, neg_prio)
+            g_unit = np.repeat(np.arange(n_u, dtype=np.intp), nch)[order]
             fast = order, g_unit, (order - off[g_unit]).astype(ix)
         order, self.g_unit, self.g_k = fast
         del fast
@@ -351,7 +351,7 @@ class _Orders:
         sizes = units.size
         self.unit_size = sizes
         self.grouped = bool(n_u and sizes.max() > 1)
-        self.g_size = sizes.astype(self.g_unit.dtype)[self.g_unit]
+        self.g_size = sizes.astype(ix)[self.g_unit]
         # Sorted by school first: each school's positions are one run of its number of pairs.
         counts = np.bincount(units.flat, minlength=n_s)
         self.g_school = np.repeat(np.arange(n_s, dtype=ix), counts)
@@ -381,7 +381,7 @@ class _Orders:
         n_u = len(nch)
         n_pairs = int(off[-1])
         if n_pairs == 0:
-            empty = np.zeros(0, dtype=np.int32)
+            empty = np.zeros(0, dtype=np.intp)
             return empty, empty, empty
         tickets = single if multi is None else multi
         t0 = np.fromiter(tickets, dtype="S32", count=len(tickets)).view(">u8")[::4]
@@ -432,12 +432,13 @@ class _Orders:
             digit = (key >> shift & 0xFFFF).astype(np.uint16)[perm]
             perm = perm[np.argsort(digit, kind="stable")]
         del key
-        # Into the dead 5M-pair buffers: fewer fresh pages to fault in.
-        g_unit = np.take(code, perm, out=rank_pair)
-        del perm
-        g_k = np.bitwise_and(g_unit, (1 << b_k) - 1, out=step)
-        g_unit >>= b_k
-        order = np.take(off.astype(ix), g_unit, out=code)
+        # Into the dead 5M-pair buffers: fewer fresh pages to fault in.  Arrays that index
+        # others are intp (numpy casts any other index dtype to it, a pass per use).
+        sorted_code = np.take(code, perm, out=rank_pair)
+        del perm, code
+        g_k = np.bitwise_and(sorted_code, (1 << b_k) - 1, out=step)
+        g_unit = np.right_shift(sorted_code, b_k, dtype=np.intp)
+        order = off[g_unit]
         order += g_k
         return order, g_unit, g_k
 
@@ -537,11 +538,12 @@ def _ascending(pos: np.ndarray, n: int) -> np.ndarray:
     """``np.sort(pos)`` for distinct positions below ``n``; when they are many, one scan of a
     mask of all ``n`` positions is cheaper than sorting them."""
     if pos.size * 8 < n:
-        pos.sort()
-        return pos
+        out = pos.astype(np.intp)  # (an intp index array is used as is, any other is cast)
+        out.sort()
+        return out
     mark = np.zeros(n, dtype=bool)
     mark[pos] = True
-    return np.flatnonzero(mark).astype(pos.dtype)
+    return np.flatnonzero(mark)
 
 
 def _mechanism(cols: Columns, orders: _Orders) -> tuple[np.ndarray, np.ndarray]:
@@ -554,7 +556,7 @@ def _mechanism(cols: Columns, orders: _Orders) -> tuple[np.ndarray, np.ndarray]:
     policy = cols.group_policy
     g_unit, g_school, next_g = orders.g_unit, orders.g_school, orders.next_g
     placed_k = np.full(n_u, -1, dtype=np.int64)
-    new = np.flatnonzero(orders.g_k == 0).astype(g_unit.dtype)  # every unit's first choice
+    new = np.flatnonzero(orders.g_k == 0)  # every unit's first choice
     if cols.mechanism == "deferred-acceptance":
         held = new[:0]
         affected = np.zeros(n_s, dtype=bool)
