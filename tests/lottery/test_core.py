@@ -171,3 +171,19 @@ def test_direct_writer_and_serialiser_agree_on_awkward_ids() -> None:
         out = lottery.run(data)
         assert out == rfc8785.dumps(orjson.loads(out)) + b"\n"
         assert out == lottery.result_bytes(lottery.draw(lottery.parse_instance(data)))
+
+
+def test_cli_turns_off_numpy_huge_pages(tmp_path: Path) -> None:
+    import numpy as np
+
+    from lottery.cli import main
+
+    setter = np._core.multiarray._set_madvise_hugepage
+    before = setter(True)
+    try:
+        src = tmp_path / "i.json"
+        src.write_bytes(orjson.dumps(inst()))
+        assert main(["run", str(src), "-o", str(tmp_path / "r.json")]) == 0
+        assert setter(True) is False  # the command line had switched it off
+    finally:
+        setter(before)
