@@ -269,7 +269,7 @@ def result_chunks(
     if cols.tie_breaking == "single":
         by_unit = by_name if unit_ids is names else unit_ids.order()
         # (fromiter copies the 32 bytes of each ticket as they are, faster than a join)
-        tickets = np.fromiter(orders.single_tickets, dtype=f"S{_TICKET}").view(f"V{_TICKET}")
+        tickets = np.frombuffer(orders.single_tickets, dtype=f"V{_TICKET}")
 
         def hexes(r: slice) -> tuple[_Ids, np.ndarray]:
             pairs = tickets[by_unit[r]].view(np.uint16)

@@ -34,7 +34,7 @@ Theory of operation
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -295,11 +295,10 @@ def _row_positions(off: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return start
 
 
-def _tickets(
-    seed: bytes, tie_breaking: str, units: _Units
-) -> tuple[list[bytes], list[bytes] | None]:
+def _tickets(seed: bytes, tie_breaking: str, units: _Units) -> tuple[bytes, bytes | None]:
     """Per-unit tickets (single) or per-(unit, choice) tickets, unit after unit (multiple):
-    ``lottery.ticket.ticket`` of each, computed in bulk (same bytes)."""
+    ``lottery.ticket.ticket`` of each, computed in bulk (same bytes), 32 bytes each in one
+    buffer: ``(single, None)`` or ``(b"", multiple)``."""
     # utf8(u) || 0x01 for every unit, from one join and split in C: ids never contain
     # control characters, so 0x02 can only be the separator.
     ids = units.ids
@@ -310,7 +309,7 @@ def _tickets(
     ub = list(unit_info)
     pre = map(sch.__getitem__, units.flat.tolist())
     post = map(ub.__getitem__, np.repeat(np.arange(len(ub)), units.nch).tolist())
-    return [], hmac_sha256_many(seed, map(bytes.__add__, pre, post))
+    return b"", hmac_sha256_many(seed, map(bytes.__add__, pre, post))
 
 
 def _index_dtype(n: int) -> type[np.signedinteger[Any]]:
@@ -329,9 +328,9 @@ class _Orders:
     ``next_g`` a position to that of the same unit's next choice (-1 after its last).
     """
 
-    def __init__(self, tickets: tuple[list[bytes], list[bytes] | None], units: _Units) -> None:
+    def __init__(self, tickets: tuple[bytes, bytes | None], units: _Units) -> None:
         single, multi = tickets
-        self.single_tickets = single
+        self.single_tickets = single  # 32 bytes per unit (single tie-breaking), else empty
         n_s = len(units.school_ids)
         n_u = len(units.ids)
         nch, off = units.nch, units.off
@@ -367,7 +366,7 @@ class _Orders:
 
     @staticmethod
     def _fast_order(
-        single: list[bytes], multi: list[bytes] | None, units: _Units, n_s: int
+        single: bytes, multi: bytes | None, units: _Units, n_s: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """Sort the pairs by (school, -priority, ticket) using the first 8 ticket bytes: for
         each position the pair's unit-major index, unit and choice index; None if two tickets
@@ -384,8 +383,7 @@ class _Orders:
             empty = np.zeros(0, dtype=np.intp)
             return empty, empty, empty
         tickets = single if multi is None else multi
-        t0 = np.fromiter(tickets, dtype="S32", count=len(tickets)).view(">u8")[::4]
-        t0 = t0.astype(np.uint64)
+        t0 = np.frombuffer(tickets, dtype=">u8")[::4].astype(np.uint64)
         by_ticket = np.argsort(t0)  # equal first bytes are caught below, so any sort will do
         st = t0[by_ticket]
         if bool((st[1:] == st[:-1]).any()):
@@ -445,15 +443,15 @@ class _Orders:
     @staticmethod
     def _exact_order(
         units: _Units,
-        single: list[bytes],
-        multi: list[bytes] | None,
+        single: bytes,
+        multi: bytes | None,
         neg_prio: list[int],
     ) -> np.ndarray:
         keys = []
         i = 0
         for u, ch in enumerate(units.choices):
             for s in ch:
-                t = single[u] if multi is None else multi[i]
+                t = single[32 * u : 32 * u + 32] if multi is None else multi[32 * i : 32 * i + 32]
                 keys.append((s, neg_prio[i], t, units.ids[u], i))
                 i += 1
         keys.sort()
@@ -630,6 +628,11 @@ def _placements(
     return placed, number.ravel()
 
 
+def _slices(width: int, n: int) -> Iterator[slice]:
+    """The ``n`` consecutive slices of ``width`` items from the start."""
+    return map(slice, range(0, width * n, width), range(width, width * n + 1, width))
+
+
 def _result(
     cols: Columns,
     units: _Units,
@@ -677,7 +680,10 @@ def _result(
         wi += nw
     tickets = None
     if cols.tie_breaking == "single":
-        tickets = dict(zip(units.ids, map(bytes.hex, orders.single_tickets), strict=True))
+        hexes = orders.single_tickets.hex()
+        tickets = dict(
+            zip(units.ids, map(hexes.__getitem__, _slices(64, len(units.ids))), strict=True)
+        )
     return Result(
         instance_sha256=sha256,
         assignments=assignments,

@@ -39,8 +39,9 @@ _IPAD = bytes(x ^ 0x36 for x in range(256))
 _OPAD = bytes(x ^ 0x5C for x in range(256))
 
 
-def hmac_sha256_many(key: bytes, messages: Iterable[bytes]) -> list[bytes]:
-    """``[hmac.digest(key, m, "sha256") for m in messages]``, the same bytes, faster.
+def hmac_sha256_many(key: bytes, messages: Iterable[bytes]) -> bytes:
+    """``b"".join(hmac.digest(key, m, "sha256") for m in messages)``, the same bytes, faster:
+    32 bytes per message, in order (one buffer, not one object per digest).
 
     RFC 2104: HMAC(K, m) = H((K' ^ opad) || H((K' ^ ipad) || m)) with K' the key zero-padded to
     the 64-byte block.  Both padded keys fill exactly one block, so the hash states after them
@@ -62,5 +63,5 @@ def hmac_sha256_many(key: bytes, messages: Iterable[bytes]) -> list[bytes]:
         collections.deque(map(update, inner, batch), maxlen=0)
         outer = list(itertools.starmap(outer0.copy, itertools.repeat((), n)))
         collections.deque(map(update, outer, map(digest, inner)), maxlen=0)
-        out += map(digest, outer)
-    return out
+        out.append(b"".join(map(digest, outer)))
+    return b"".join(out)

@@ -15,8 +15,8 @@ from lottery import engine
 def test_equal_tickets_fall_back_to_unit_id_order(monkeypatch: pytest.MonkeyPatch) -> None:
     def same_tickets(seed: bytes, tie: str, units: Any) -> Any:
         if tie == "single":
-            return [b"\x07" * 32 for _ in units.ids], None
-        return [], [b"\x07" * 32 for ch in units.choices for _ in ch]
+            return b"\x07" * 32 * len(units.ids), None
+        return b"", b"\x07" * 32 * sum(map(len, units.choices))
 
     monkeypatch.setattr(engine, "_tickets", same_tickets)
     ids = ["d", "b", "é", "a", "c", "B"]
