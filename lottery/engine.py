@@ -152,7 +152,7 @@ def _write(
     """The result bytes, as chunks."""
     # Only the writer runs from here on: free what the mechanism alone needed, so the writer
     # reuses that memory.
-    units.flat = units.neg_prio = orders.pair_g = np.zeros(0, dtype=np.int64)
+    units.flat = units.neg_prio = orders.pair_g = orders.next_g = np.zeros(0, dtype=np.int64)
     chunks = result_chunks(cols, units, orders, placed_k, held, sha)
     if chunks is None:
         return [result_bytes(_result(cols, units, orders, placed_k, held, sha))]
