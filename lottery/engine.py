@@ -414,7 +414,8 @@ class _Orders:
         n_lv = len(levels)
         top = n_lv - 1
         bits = (n_s * n_lv - 1).bit_length()
-        kt = np.uint16 if bits <= 16 else np.int64
+        # uint16 keys when they fit; n_lv itself must fit too (``key *= n_lv`` on one school)
+        kt = np.uint16 if bits <= 16 and n_lv <= 0xFFFF else np.int64
         key: np.ndarray = units.flat.astype(kt)
         key *= n_lv
         key += top - int(np.searchsorted(levels, 0))

@@ -42,3 +42,15 @@ def test_wide_sort_keys_keep_priority_and_ticket_order() -> None:
     ]
     obj = inst(schools=[{"id": "A", "capacity": 5}, {"id": "B", "capacity": 5}], applicants=apps)
     test_wide_sort_keys_give_the_same_orders.hypothesis.inner_test(obj)  # type: ignore[attr-defined]
+
+
+def test_one_school_with_65536_priority_levels() -> None:
+    """Review F1: one school and 2^16 priority levels fit a 16-bit key, but not its factor."""
+    n = 1 << 16
+    obj = inst(
+        schools=[{"id": "S", "capacity": 3}],
+        applicants=[{"id": f"a{i:05d}", "choices": ["S"], "priority": {"S": i}} for i in range(n)],
+    )
+    out = _run(obj)
+    assert out["schools"]["S"]["admitted"] == [f"a{i:05d}" for i in (n - 1, n - 2, n - 3)]
+    assert out["schools"]["S"]["waitlist"][:2] == [f"a{i:05d}" for i in (n - 4, n - 5)]
