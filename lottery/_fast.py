@@ -35,6 +35,7 @@ import bisect
 import hashlib
 import itertools
 import operator
+import typing
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -66,13 +67,22 @@ class _Head(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 _HEAD = msgspec.json.Decoder(_Head)
+# What a decode may raise on input this path cannot vouch for: msgspec's errors (validation
+# included), UnicodeDecodeError (a ValueError: msgspec does not check every string's UTF-8)
+# and RecursionError (deep nesting that the exact validator still names).  The exact validator
+# then decides.
+_UNDECIDED = (msgspec.MsgspecError, ValueError, RecursionError)
 _ENCODER = msgspec.json.Encoder(order="sorted")
 
 
-def _applicant_type(school_ids: tuple[str, ...]) -> Any:
-    """The applicant Struct whose school-id fields accept exactly these ids.  A ``Literal``
-    decodes each occurrence to the one ``str`` object in ``school_ids`` (no 5M new strings)."""
+def _applicant_type(school_ids: tuple[str, ...]) -> tuple[Any, list[str]]:
+    """The applicant Struct whose school-id fields accept exactly these ids, and the ``str``
+    objects it decodes them to.  A ``Literal`` decodes each occurrence to the one object of its
+    member (no 5M new strings).  ``typing`` caches ``Literal`` objects by value, so after an
+    earlier decode of the same ids in this process its members are that decode's objects, not
+    ``school_ids``: identity matching (``_positions``) must use the members."""
     school = Literal.__getitem__(school_ids)  # Literal[school_ids]: one member per school id
+    members = list(typing.get_args(school))
     return msgspec.defstruct(
         "_Applicant",
         [
@@ -84,7 +94,7 @@ def _applicant_type(school_ids: tuple[str, ...]) -> Any:
         forbid_unknown_fields=True,
         kw_only=True,
         gc=False,
-    )
+    ), members
 
 
 class _Canonical(msgspec.Struct, gc=False):
@@ -106,7 +116,7 @@ def decode(data: bytes) -> tuple[Columns, str] | None:
         return None
     try:
         head = _HEAD.decode(data)
-    except msgspec.DecodeError:  # includes ValidationError
+    except _UNDECIDED:
         return None
     if not _SEED.fullmatch(head.seed):
         return None
@@ -117,11 +127,11 @@ def decode(data: bytes) -> tuple[Columns, str] | None:
         return None
     try:
         if school_ids:
-            applicant = _applicant_type(tuple(school_ids))
+            applicant, school_ids = _applicant_type(tuple(school_ids))
             apps = msgspec.json.decode(head.applicants, type=list[applicant])  # type: ignore[valid-type]
         else:  # no school to choose: only an empty roster is valid
             apps = msgspec.json.decode(head.applicants, type=tuple[()])
-    except (msgspec.DecodeError, UnicodeDecodeError):  # raw member bytes are not UTF-8-checked
+    except _UNDECIDED:
         return None
     cols = _columns(head, apps, school_ids, sidx, data)
     if cols is None:

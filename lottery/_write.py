@@ -94,15 +94,20 @@ class _Ids:
         lens = None if self.lens is None else self.lens[idx]
         return _Ids(self.mat[idx], lens, self.pre, self.post)
 
-    def replaced(self, idx: np.ndarray, new: _Ids) -> _Ids:
-        """These strings with those numbered ``idx`` replaced by ``new``'s (in order)."""
+    def replaced(self, idx: np.ndarray, new: _Ids) -> _Ids | None:
+        """These strings with those numbered ``idx`` replaced by ``new``'s (in order); None if
+        padding would waste too much memory (as in ``_encode``: one long new string widens
+        every row)."""
         n, w = self.mat.shape
-        mat = np.zeros((n, max(w, new.mat.shape[1])), dtype=np.uint8)
+        lens = self.all_lens().copy()
+        lens[idx] = new.all_lens()
+        width = max(w, new.mat.shape[1])
+        if n * width > _WASTE * (int(lens.sum()) + n) + (1 << 16):
+            return None
+        mat = np.zeros((n, width), dtype=np.uint8)
         mat[:, :w] = self.mat
         mat[idx] = 0
         mat[idx, : new.mat.shape[1]] = new.mat
-        lens = self.all_lens().copy()
-        lens[idx] = new.all_lens()
         return _Ids(mat, lens, self.pre, self.post)
 
     def order(self) -> np.ndarray:
@@ -245,7 +250,10 @@ def result_chunks(
         if group_ids is None:
             return None
         in_group = np.asarray(units.unit_of)[[i for i, _ in cols.groups]]
-        unit_ids = heads.replaced(in_group, group_ids)
+        replaced = heads.replaced(in_group, group_ids)
+        if replaced is None:
+            return None
+        unit_ids = replaced
     values = _values(units, orders, held)
     if values is None:
         return None

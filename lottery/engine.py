@@ -151,7 +151,7 @@ def _write(
 ) -> list[bytes]:
     """The result bytes, as chunks."""
     # Only the writer runs from here on: free what the mechanism alone needed, so the writer
-    # reuses that memory.
+    # reuses that memory (neither writer, nor ``_result`` on the fallback, reads these).
     units.flat = units.neg_prio = orders.pair_g = orders.next_g = np.zeros(0, dtype=np.int64)
     chunks = result_chunks(cols, units, orders, placed_k, held, sha)
     if chunks is None:

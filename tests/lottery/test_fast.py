@@ -22,6 +22,7 @@ from lottery.errors import InvalidInstance
 from lottery.ticket import _BLOCK as HMAC_BATCH
 from lottery.ticket import hmac_sha256_many
 from tests.lottery.strategies import instances
+from tests.lottery.test_core import inst
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 
@@ -252,6 +253,26 @@ def test_invalid_utf8_inside_applicants_is_an_invalid_instance(bad: bytes) -> No
     assert not check_agreement(data[:j] + bad + data[j:])
 
 
+@pytest.mark.parametrize("bad", [b"\xff", b"\xed\xa0\x80"], ids=["ff", "cesu"])
+def test_invalid_utf8_outside_applicants_is_an_invalid_instance(bad: bytes) -> None:
+    """Review F3 (session 3): the same in a member name or a school id, where the head decode
+    raised UnicodeDecodeError (an internal error on the command line)."""
+    base = orjson.dumps({**inst(), "schools": [{"id": "S", "capacity": 1}], "applicants": []})
+    for data in (base.replace(b'{"format"', b'{"' + bad + b'":1,"format"'),
+                 base.replace(b'"id":"S"', b'"id":"S' + bad + b'"')):  # fmt: skip
+        assert not check_agreement(data)
+
+
+def test_deep_nesting_inside_applicants_is_an_invalid_instance() -> None:
+    """Review F4 (session 3): 1,000 nested arrays (within the spec's depth limit) made msgspec
+    raise RecursionError; the exact validator names the first applicant."""
+    base = orjson.dumps({**inst(), "applicants": []})
+    data = base.replace(b'"applicants":[]', b'"applicants":' + b"[" * 1000 + b"]" * 1000)
+    assert not check_agreement(data)
+    with pytest.raises(InvalidInstance, match=r"^applicants\[0\]: must be an object"):
+        lottery.run(data)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(max_size=3), min_size=1, max_size=300, unique=True), st.data())
 def test_positions_match_objects_by_identity(keys: list[str], data: st.DataObject) -> None:
@@ -292,3 +313,23 @@ def test_canonical_hash_across_blocks(obj: dict[str, Any], chunk: int) -> None:
     if fast is not None:
         assert not isinstance(exact, str)
         assert fast[1] == exact[1]
+
+
+def test_identity_matching_survives_the_literal_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review F6 (session 3): a second decode of the same school ids in one process got the
+    first decode's objects from typing's Literal cache, so identity matching always fell back
+    to lookups by value (correct, slower).  Every decode must match by identity."""
+    results: list[bool] = []
+    positions = _fast._positions
+
+    def spy(*args: Any) -> Any:
+        out = positions(*args)
+        results.append(out is not None)
+        return out
+
+    monkeypatch.setattr(_fast, "_positions", spy)
+    schools = [{"id": f"school-{i}", "capacity": 1} for i in range(3)]
+    apps = [{"id": f"a{i}", "choices": ["school-2", "school-0"]} for i in range(4)]
+    for _ in range(2):  # fresh bytes each time: new str objects for the school ids
+        assert check_agreement(orjson.dumps(inst(schools=schools, applicants=apps)))
+    assert len(results) >= 2 and all(results)

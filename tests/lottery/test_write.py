@@ -69,6 +69,15 @@ def test_far_too_uneven_ids_take_the_generic_path() -> None:
     assert lottery.run(raw) == lottery.result_bytes(lottery.draw(lottery.parse_instance(raw)))
 
 
+def test_one_long_group_id_takes_the_generic_path() -> None:
+    """Review F2: a long group id widened the matrix of every unit's id (5k units x 100k)."""
+    obj = orjson.loads(_instance([f"a{i:04d}" for i in range(5000)]))
+    obj["applicants"][0]["group"] = obj["applicants"][1]["group"] = "g" * 100_000
+    raw = orjson.dumps(obj)
+    assert _writer_bytes(raw) is None
+    assert lottery.run(raw) == lottery.result_bytes(lottery.draw(lottery.parse_instance(raw)))
+
+
 def test_ids_needing_escapes_or_beyond_the_bmp_take_the_generic_path() -> None:
     for odd in ('a"', "a\\", "a\U0001f600"):
         raw = _instance(["a", odd])
