@@ -181,13 +181,20 @@ class _Units:
         at = np.zeros(0, dtype=np.int64)
         value = np.zeros(0, dtype=np.int64)
         if cols.prio_app.size:
-            # every pair of an applicant with a listed priority, against each of its entries
-            nch = app_nch[cols.prio_app]
-            rows = _row_positions(app_off, cols.prio_app)
-            entry = np.repeat(np.arange(cols.prio_app.size), nch)
-            hit = cols.app_flat[rows] == cols.prio_school[entry]
-            at = rows[hit]
-            value = cols.prio_value[entry[hit]]
+            # A join on (applicant, school), linear (not entries x choices per applicant): the
+            # pairs of the applicants listing a priority, keyed and sorted, searched for each
+            # entry's key.  An applicant's choices, and its priority keys, are distinct.
+            n_s = len(cols.school_ids)
+            apps = np.unique(cols.prio_app)
+            rows = _row_positions(app_off, apps)
+            pair_key = np.repeat(apps, app_nch[apps]) * n_s + cols.app_flat[rows]
+            by_key = np.argsort(pair_key)
+            pair_key = pair_key[by_key]
+            want = cols.prio_app * n_s + cols.prio_school
+            pos = np.minimum(np.searchsorted(pair_key, want), pair_key.size - 1)
+            hit = pair_key[pos] == want  # else a school the applicant did not choose
+            at = rows[by_key[pos[hit]]]
+            value = cols.prio_value[hit]
         if not cols.groups:
             self.ids = app_ids
             self.unit_of = np.arange(n_a, dtype=np.int64)
