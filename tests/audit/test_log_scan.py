@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import audit.draw
 import audit.log
 from audit.draw import instance_digest, read_instance, result_body
-from audit.log import entry_bytes, scan_entries
+from audit.log import entry_bytes, scan_entries, scan_entries_file
 from audit.merkle import leaf_hash
 
 SAFE = 2**53 - 1
@@ -127,6 +127,52 @@ def test_bulk_pass_equals_the_definition(lines: list[bytes], chunk: int) -> None
     assert fast.problems == slow.problems
     assert fast.draw_entries == slow.draw_entries
     assert fast.leaf_hashes == slow.leaf_hashes == [leaf_hash(x) for x in lines]
+
+
+@given(lines_(), st.integers(1, 600))
+@settings(max_examples=300, deadline=None)
+def test_file_scan_equals_the_definition(lines: list[bytes], chunk_bytes: int) -> None:
+    # The file's lines are exactly these (tampering never writes a raw newline).
+    raw = b"".join(x + b"\n" for x in lines)
+    assert raw.split(b"\n")[:-1] == lines
+    old = audit.log._CHUNK_BYTES
+    audit.log._CHUNK_BYTES = chunk_bytes  # 1: a line per chunk; 600: usually one chunk
+    try:
+        fast = scan_entries_file(raw)
+    finally:
+        audit.log._CHUNK_BYTES = old
+    slow = scan_entries(lines, bulk=False)
+    assert fast.problems == slow.problems
+    assert fast.draw_entries == slow.draw_entries
+    assert fast.leaf_hashes == slow.leaf_hashes
+
+
+@pytest.mark.parametrize("raw", [b"", b"\n", b"\n\n", b"{}\n"])
+def test_file_scan_of_empty_lines(raw: bytes) -> None:
+    fast = scan_entries_file(raw)
+    slow = scan_entries(raw.split(b"\n")[:-1], bulk=False)
+    assert (fast.problems, fast.leaf_hashes) == (slow.problems, slow.leaf_hashes)
+    assert len(fast.leaf_hashes) == raw.count(b"\n")
+
+
+def test_file_scan_needs_a_final_newline() -> None:
+    with pytest.raises(ValueError, match="newline"):
+        scan_entries_file(b"{}")
+
+
+def test_an_ordinary_file_takes_the_bulk_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [*_log(40), entry_bytes(40, "2026-05-20T09:00:00Z", "draw.roster", "o", {"d": 1})]
+
+    def refuse(*_a: object, **_k: object) -> None:
+        raise AssertionError("checked line by line")
+
+    monkeypatch.setattr(audit.log, "parse_entry", refuse)
+    monkeypatch.setattr(audit.log, "_CHUNK_BYTES", 500)
+    scan = scan_entries_file(b"".join(x + b"\n" for x in lines))
+    assert scan.problems == []
+    assert list(scan.draw_entries) == [40]
+    assert scan.draw_entries[40].raw == lines[40]
+    assert scan.leaf_hashes == [leaf_hash(x) for x in lines]
 
 
 def _log(n: int, kind: str = "registration") -> list[bytes]:
