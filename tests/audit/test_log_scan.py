@@ -340,3 +340,53 @@ def test_msgspec_refuses_what_the_bulk_paths_must_not_accept() -> None:
         audit.log._DECODER.decode(
             b'{"actor":"a","body":{"x":"\\ud800"},"kind":"k","seq":0,"time":"t"}'
         )
+
+
+# Times as the bulk time check sees them: mostly well-formed whole seconds, with any byte of
+# the shape swapped for a near miss (a digit out of range, a wrong separator, a fraction).
+time_like = st.builds(
+    lambda y, mo, d, h, mi, s, sep, frac: (
+        f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}:{s:02d}" + frac + "Z"
+    ),
+    st.integers(0, 9999),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 61),
+    st.sampled_from(["T"] * 8 + [" ", "t", "/"]),
+    st.sampled_from([""] * 8 + [".5", ".25", ".000000001"]),
+) | st.sampled_from(["2026-05-20T08:00:0:Z", "2026-05-20T08:00:00z", "2026-05-20T08:00:0\x00Z"])
+
+
+whole_seconds = st.builds(
+    "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format,
+    st.sampled_from([1999, 2026, 2027]),
+    st.integers(1, 12),
+    st.integers(1, 31),
+    st.integers(0, 23),
+    st.sampled_from([0, 9, 10, 59]),
+    st.sampled_from([0, 9, 10, 59, 60]),
+)
+some_times = whole_seconds | whole_seconds | time_like
+
+
+@given(st.lists(some_times, min_size=1, max_size=8), st.none() | some_times)
+@settings(max_examples=500)
+def test_bulk_time_check_equals_the_definition(times: list[str], last: str | None) -> None:
+    def definition() -> bool:
+        try:
+            for t in [*([last] if last else []), *times]:
+                audit.log.validate_time(t)
+        except audit.errors.MalformedError:
+            return False
+        keys = [audit.log.time_key(t) for t in [*([last] if last else []), *times]]
+        return keys == sorted(keys)
+
+    if last is not None:
+        try:
+            audit.log.validate_time(last)
+        except audit.errors.MalformedError:
+            return  # the scan only ever passes the key of a valid time
+    key = audit.log.time_key(last) if last is not None else None
+    assert audit.log._times_valid(times, key) == definition()
