@@ -274,7 +274,7 @@ def _verify_log(
     entries (``bundle.entry_count``, counted once)."""
     run = CheckRunner(report)
     origin = str(bundle.manifest.get("origin", ""))
-    # One pass over the entries (audit.log.scan_entries): leaf hashes, the parsed draw.*
+    # One pass over the entries file (audit.log.scan_entries_file): leaf hashes, the parsed draw.*
     # entries and the entries' problems; all reused by the later checks.
     scan = scan_entries_file(
         bundle.entries, progress=lambda done: tick("checking log entries", done, total)
