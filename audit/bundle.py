@@ -170,13 +170,24 @@ class Bundle:
 
     path: Path
     manifest: dict[str, Any]
-    entry_lines: list[bytes]
+    #: log/entries.jsonl as read, with a final newline added if it lacked one (a problem)
+    entries: bytes
     checkpoint: str
     draws: dict[str, DrawFiles] = field(default_factory=dict)
     log_vkey: str | None = None
     witness_vkeys: list[str] = field(default_factory=list)
     checkpoints: dict[int, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def entry_lines(self) -> list[bytes]:
+        """The entries file's lines (entry i is line i), without their newlines."""
+        return self.entries.split(b"\n")[:-1] if self.entries else []
+
+    @property
+    def entry_count(self) -> int:
+        """Number of lines of the entries file."""
+        return self.entries.count(b"\n")
 
 
 def read_bundle(directory: str | os.PathLike[str]) -> Bundle:
@@ -208,8 +219,7 @@ def read_bundle(directory: str | os.PathLike[str]) -> Bundle:
     if raw_entries and not raw_entries.endswith(b"\n"):
         problems.append("log/entries.jsonl does not end with a newline")
         raw_entries += b"\n"
-    lines = raw_entries.split(b"\n")[:-1] if raw_entries else []
-    bundle = Bundle(path, manifest, lines, checkpoint, problems=problems)
+    bundle = Bundle(path, manifest, raw_entries, checkpoint, problems=problems)
     draws = manifest.get("draws")
     if not isinstance(draws, list):
         raise BundleError("manifest.json: 'draws' must be an array")

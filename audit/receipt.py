@@ -104,7 +104,8 @@ def verify_receipt(
         return f"bundle checkpoint (size {cps['bundle'].size}) signed by the log"
 
     bundle_ok = run("bundle.signature", bundle_signature)
-    tree = MerkleTree(bulk_leaf_hashes(bundle.entry_lines))
+    lines = bundle.entry_lines
+    tree = MerkleTree(bulk_leaf_hashes(lines))
 
     def consistency() -> str:
         if not (receipt_ok and bundle_ok):
@@ -132,7 +133,7 @@ def verify_receipt(
             raise NotPerformed("the bundle is not shown consistent with the receipt")
         proof = proof_holder[0]
         assert proof.extra is not None
-        if bundle.entry_lines[proof.index] != proof.extra:
+        if lines[proof.index] != proof.extra:
             raise VerificationError(f"the bundle's entry {proof.index} differs from the receipt's")
         return f"entry {proof.index} is in the published bundle unchanged"
 

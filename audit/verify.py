@@ -57,7 +57,7 @@ from audit.bundle import Bundle, read_bundle
 from audit.checkpoint import Checkpoint, parse_checkpoint, verify_checkpoint
 from audit.cosignature import verify_cosignatures
 from audit.errors import AuditError, KeyFormatError, VerificationError
-from audit.log import LogEntry, scan_entries
+from audit.log import LogEntry, scan_entries_file
 from audit.merkle import MerkleTree, verify_consistency
 
 __all__ = [
@@ -224,15 +224,16 @@ def verify_bundle(
         lottery_mod = None
     report = Report(str(bundle_dir))
     origin = str(bundle.manifest.get("origin", ""))
-    report.facts.update({"origin": origin, "log_size": len(bundle.entry_lines)})
+    total = bundle.entry_count
+    report.facts.update({"origin": origin, "log_size": total})
 
     tick = progress or (lambda _d, _c, _t: None)
     # The log checks; the lines and the tree are let go before the draw checks run the
     # lottery engine, which wants the memory.
     entries, anchors = _verify_log(
-        report, bundle, roots, witnesses=witnesses, previous=previous, now=now, tick=tick
+        report, bundle, roots, total, witnesses=witnesses, previous=previous, now=now, tick=tick
     )
-    bundle.entry_lines = []
+    bundle.entries = b""
 
     by_draw: dict[str, list[LogEntry]] = {}
     for maybe in entries.values():
@@ -261,6 +262,7 @@ def _verify_log(
     report: Report,
     bundle: Bundle,
     roots: TrustRoots,
+    total: int,
     *,
     witnesses: int,
     previous: str | None,
@@ -268,14 +270,14 @@ def _verify_log(
     tick: Progress,
 ) -> tuple[dict[int, LogEntry], list[tuple[int, str, int]]]:
     """The bundle.manifest and log.* checks; returns the parsed draw.* entries by seq and the
-    witness-timed anchors (tree size, witness, cosignature time)."""
+    witness-timed anchors (tree size, witness, cosignature time). ``total`` is the number of
+    entries (``bundle.entry_count``, counted once)."""
     run = CheckRunner(report)
     origin = str(bundle.manifest.get("origin", ""))
-    # One pass over the entries (audit.log.scan_entries): leaf hashes, the parsed draw.*
+    # One pass over the entries file (audit.log.scan_entries_file): leaf hashes, the parsed draw.*
     # entries and the entries' problems; all reused by the later checks.
-    total = len(bundle.entry_lines)
-    scan = scan_entries(
-        bundle.entry_lines, progress=lambda done: tick("checking log entries", done, total)
+    scan = scan_entries_file(
+        bundle.entries, progress=lambda done: tick("checking log entries", done, total)
     )
     tick("checking log entries", total, total)
     tree = MerkleTree(scan.leaf_hashes)

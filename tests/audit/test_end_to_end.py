@@ -146,6 +146,17 @@ def test_truncated_log(campaign: Campaign, tmp_path: Path) -> None:
     )
 
 
+def test_entries_without_a_final_newline(campaign: Campaign, tmp_path: Path) -> None:
+    path = _copy(campaign, tmp_path)
+    f = path / "log" / "entries.jsonl"
+    f.write_bytes(f.read_bytes()[:-1])
+    report = _verify(campaign, path)
+    failed = _failed(report)
+    assert "log/entries.jsonl does not end with a newline" in failed["bundle.manifest"]
+    assert "log.entries" not in failed and "log.tree" not in failed  # the same 34 entries
+    assert report.facts["log_size"] == 34
+
+
 def test_forged_checkpoint_signature(campaign: Campaign, tmp_path: Path) -> None:
     path = _copy(campaign, tmp_path)
     cp = (path / "log" / "checkpoint").read_text()

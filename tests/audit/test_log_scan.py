@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import audit.draw
 import audit.log
 from audit.draw import instance_digest, read_instance, result_body
-from audit.log import entry_bytes, scan_entries
+from audit.log import entry_bytes, scan_entries, scan_entries_file
 from audit.merkle import leaf_hash
 
 SAFE = 2**53 - 1
@@ -127,6 +127,52 @@ def test_bulk_pass_equals_the_definition(lines: list[bytes], chunk: int) -> None
     assert fast.problems == slow.problems
     assert fast.draw_entries == slow.draw_entries
     assert fast.leaf_hashes == slow.leaf_hashes == [leaf_hash(x) for x in lines]
+
+
+@given(lines_(), st.integers(1, 600))
+@settings(max_examples=300, deadline=None)
+def test_file_scan_equals_the_definition(lines: list[bytes], chunk_bytes: int) -> None:
+    # The file's lines are exactly these (tampering never writes a raw newline).
+    raw = b"".join(x + b"\n" for x in lines)
+    assert raw.split(b"\n")[:-1] == lines
+    old = audit.log._CHUNK_BYTES
+    audit.log._CHUNK_BYTES = chunk_bytes  # 1: a line per chunk; 600: usually one chunk
+    try:
+        fast = scan_entries_file(raw)
+    finally:
+        audit.log._CHUNK_BYTES = old
+    slow = scan_entries(lines, bulk=False)
+    assert fast.problems == slow.problems
+    assert fast.draw_entries == slow.draw_entries
+    assert fast.leaf_hashes == slow.leaf_hashes
+
+
+@pytest.mark.parametrize("raw", [b"", b"\n", b"\n\n", b"{}\n"])
+def test_file_scan_of_empty_lines(raw: bytes) -> None:
+    fast = scan_entries_file(raw)
+    slow = scan_entries(raw.split(b"\n")[:-1], bulk=False)
+    assert (fast.problems, fast.leaf_hashes) == (slow.problems, slow.leaf_hashes)
+    assert len(fast.leaf_hashes) == raw.count(b"\n")
+
+
+def test_file_scan_needs_a_final_newline() -> None:
+    with pytest.raises(ValueError, match="newline"):
+        scan_entries_file(b"{}")
+
+
+def test_an_ordinary_file_takes_the_bulk_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [*_log(40), entry_bytes(40, "2026-05-20T09:00:00Z", "draw.roster", "o", {"d": 1})]
+
+    def refuse(*_a: object, **_k: object) -> None:
+        raise AssertionError("checked line by line")
+
+    monkeypatch.setattr(audit.log, "parse_entry", refuse)
+    monkeypatch.setattr(audit.log, "_CHUNK_BYTES", 500)
+    scan = scan_entries_file(b"".join(x + b"\n" for x in lines))
+    assert scan.problems == []
+    assert list(scan.draw_entries) == [40]
+    assert scan.draw_entries[40].raw == lines[40]
+    assert scan.leaf_hashes == [leaf_hash(x) for x in lines]
 
 
 def _log(n: int, kind: str = "registration") -> list[bytes]:
@@ -294,3 +340,53 @@ def test_msgspec_refuses_what_the_bulk_paths_must_not_accept() -> None:
         audit.log._DECODER.decode(
             b'{"actor":"a","body":{"x":"\\ud800"},"kind":"k","seq":0,"time":"t"}'
         )
+
+
+# Times as the bulk time check sees them: mostly well-formed whole seconds, with any byte of
+# the shape swapped for a near miss (a digit out of range, a wrong separator, a fraction).
+time_like = st.builds(
+    lambda y, mo, d, h, mi, s, sep, frac: (
+        f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}:{s:02d}" + frac + "Z"
+    ),
+    st.integers(0, 9999),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 61),
+    st.sampled_from(["T"] * 8 + [" ", "t", "/"]),
+    st.sampled_from([""] * 8 + [".5", ".25", ".000000001"]),
+) | st.sampled_from(["2026-05-20T08:00:0:Z", "2026-05-20T08:00:00z", "2026-05-20T08:00:0\x00Z"])
+
+
+whole_seconds = st.builds(
+    "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format,
+    st.sampled_from([1999, 2026, 2027]),
+    st.integers(1, 12),
+    st.integers(1, 31),
+    st.integers(0, 23),
+    st.sampled_from([0, 9, 10, 59]),
+    st.sampled_from([0, 9, 10, 59, 60]),
+)
+some_times = whole_seconds | whole_seconds | time_like
+
+
+@given(st.lists(some_times, min_size=1, max_size=8), st.none() | some_times)
+@settings(max_examples=500)
+def test_bulk_time_check_equals_the_definition(times: list[str], last: str | None) -> None:
+    def definition() -> bool:
+        try:
+            for t in [*([last] if last else []), *times]:
+                audit.log.validate_time(t)
+        except audit.errors.MalformedError:
+            return False
+        keys = [audit.log.time_key(t) for t in [*([last] if last else []), *times]]
+        return keys == sorted(keys)
+
+    if last is not None:
+        try:
+            audit.log.validate_time(last)
+        except audit.errors.MalformedError:
+            return  # the scan only ever passes the key of a valid time
+    key = audit.log.time_key(last) if last is not None else None
+    assert audit.log._times_valid(times, key) == definition()
