@@ -8,7 +8,9 @@ whose *content* is wrong (caught by the transcript checks and the recomputation)
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lottery
-from audit import draw, note
+from audit import draw, note, verify
 from audit.bundle import BundleError, DrawFiles, write_bundle
 from audit.checkpoint import sign_checkpoint
 from audit.cosignature import add_cosignature
@@ -427,3 +429,44 @@ def test_hostile_body_shapes_give_failed_checks_not_tracebacks(
     assert report.verdict == "INVALID"
     assert "draw.roster has no witness keys" in failed[f"{P}.witnesses"]
     assert f"{P}.beacon" in failed
+
+
+@pytest.fixture
+def second_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recompute every draw in a second process (verify._Recomputation), as on a large bundle
+    on a machine with two cores."""
+    monkeypatch.setattr(verify, "BACKGROUND_MIN_BYTES", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+
+
+def _engine_here_fails(data: bytes) -> bytes:
+    raise AssertionError("the engine ran in this process")
+
+
+def test_the_draw_is_recomputed_in_a_second_process(
+    campaign: Campaign, second_process: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lottery, "run", _engine_here_fails)  # the child's lottery is its own
+    report = _verify(campaign)
+    assert report.verdict == "VALID", _failed(report)
+
+
+def test_a_failed_second_process_falls_back_to_the_engine_here(
+    campaign: Campaign, second_process: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # the child exits 1 at once
+    report = _verify(campaign)
+    assert report.verdict == "VALID", _failed(report)
+
+
+def test_an_instance_the_engine_rejects_reads_the_same_in_a_second_process(
+    campaign: Campaign, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _republish(campaign, tmp_path, _entries(campaign), instance=b'{"format": 1}\n')
+    here = _status(_verify(campaign, path, previous=None))
+    monkeypatch.setattr(verify, "BACKGROUND_MIN_BYTES", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    there = _status(_verify(campaign, path, previous=None))
+    assert there == here
+    assert here[f"{P}.recompute"][0] == "failed"
+    assert "the lottery engine rejects instance.json" in here[f"{P}.recompute"][1]
