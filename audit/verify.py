@@ -204,22 +204,27 @@ class _Recomputation:
     def __init__(self, engine: ModuleType, instances: Iterable[bytes], background: bool) -> None:
         self._engine = engine
         self._pending: dict[int, tuple[bytes, subprocess.Popen[bytes], IO[bytes]]] = {}
-        if not background or (os.cpu_count() or 1) < 2:
+        init = getattr(engine, "__file__", None)
+        if not background or init is None or (os.cpu_count() or 1) < 2:
             return
-        home = str(Path(str(engine.__file__)).resolve().parents[1])  # holds the package
+        home = str(Path(init).resolve().parents[1])  # the directory holding the package
         path = os.pathsep.join([home, os.environ.get("PYTHONPATH", "")])
         env = {**os.environ, "PYTHONPATH": path}
         for data in instances:
             if len(data) < BACKGROUND_MIN_BYTES:
                 continue
-            with tempfile.TemporaryFile() as src:
-                src.write(data)
-                src.seek(0)
-                out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by run() or close()
-                child = subprocess.Popen(
-                    [sys.executable, "-m", "lottery", "run", "-"],
-                    stdin=src, stdout=out, stderr=subprocess.DEVNULL, env=env,
-                )  # fmt: skip
+            out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by run() or close()
+            try:
+                with tempfile.TemporaryFile() as src:
+                    src.write(data)
+                    src.seek(0)
+                    child = subprocess.Popen(
+                        [sys.executable, "-m", "lottery", "run", "-"],
+                        stdin=src, stdout=out, stderr=subprocess.DEVNULL, env=env,
+                    )  # fmt: skip
+            except OSError:  # no room for the files, no process: this one runs here
+                out.close()
+                continue
             self._pending[id(data)] = (data, child, out)
 
     def run(self, data: bytes) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -470,3 +471,14 @@ def test_an_instance_the_engine_rejects_reads_the_same_in_a_second_process(
     assert there == here
     assert here[f"{P}.recompute"][0] == "failed"
     assert "the lottery engine rejects instance.json" in here[f"{P}.recompute"][1]
+
+
+def test_no_second_process_at_all_falls_back_to_the_engine_here(
+    campaign: Campaign, second_process: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("no process for you")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    report = _verify(campaign)
+    assert report.verdict == "VALID", _failed(report)
