@@ -276,7 +276,6 @@ def result_chunks(
     # tickets (single tie-breaking), units by id
     if cols.tie_breaking == "single":
         by_unit = by_name if unit_ids is names else unit_ids.order()
-        # (fromiter copies the 32 bytes of each ticket as they are, faster than a join)
         tickets = np.frombuffer(orders.single_tickets, dtype=f"V{_TICKET}")
 
         def hexes(r: slice) -> tuple[_Ids, np.ndarray]:
@@ -291,15 +290,15 @@ def result_chunks(
     return out
 
 
-def _values(units: _Units, orders: _Orders, held: np.ndarray) -> tuple[_Ids, np.ndarray] | None:
-    """The assignment values ``:{"choice":K,"school":"SID"}`` and ``:null``, one per distinct
-    placement, and the number of each unit's (None if the school ids are too uneven to pad).
-    As ``engine._placements``: codes school * n_k + k (n_k = most choices), the last for
-    unplaced, numbered by marking the used ones."""
-    n_u = len(units.ids)
-    n_s = len(units.school_ids)
+def placement_codes(
+    orders: _Orders, held: np.ndarray, n_u: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The units' distinct placements as ascending codes school * n_k + k (n_k = most choices;
+    the code n_schools * n_k is unplaced), the number of each unit's placement among them, and
+    n_k.  Marking the used codes (a dense code space) keeps this linear.  (Also
+    ``engine._result``'s.)"""
     n_k = int(orders.nch.max()) if n_u else 1
-    unplaced = n_s * n_k
+    unplaced = orders.n_schools * n_k
     code = np.full(n_u, unplaced, dtype=np.int64)
     school = np.take(orders.g_school, held).astype(np.int64)
     code[np.take(orders.g_unit, held)] = school * n_k + np.take(orders.g_k, held)
@@ -310,6 +309,15 @@ def _values(units: _Units, orders: _Orders, held: np.ndarray) -> tuple[_Ids, np.
         used[code] = True
         codes = np.flatnonzero(used)
         number = (np.cumsum(used) - 1)[code]
+    return codes, number.ravel(), n_k
+
+
+def _values(units: _Units, orders: _Orders, held: np.ndarray) -> tuple[_Ids, np.ndarray] | None:
+    """The assignment values ``:{"choice":K,"school":"SID"}`` and ``:null``, one per distinct
+    placement (``placement_codes``), and the number of each unit's (None if the school ids are
+    too uneven to pad)."""
+    codes, number, n_k = placement_codes(orders, held, len(units.ids))
+    unplaced = len(units.school_ids) * n_k
     # Each row written into a zero-padded matrix: row r at r * width.
     choices = _encode(
         [str(k) for k in range(1, n_k + 1)], ':{"choice":', ',"school":"', plain=False
@@ -330,7 +338,7 @@ def _values(units: _Units, orders: _Orders, held: np.ndarray) -> tuple[_Ids, np.
     sids.put(flat, pos + choices.lens_of(k), s)
     if len(placed) < len(codes):
         _const(flat, np.array([len(placed) * width]), null)
-    return _Ids(mat, lens, 0, 0), number.ravel()
+    return _Ids(mat, lens, 0, 0), number
 
 
 def _schools(

@@ -42,7 +42,7 @@ import numpy as np
 
 from lottery import _fast
 from lottery._gc import paused_gc
-from lottery._write import result_chunks
+from lottery._write import placement_codes, result_chunks
 from lottery.canonical import canonical_json_trusted
 from lottery.columns import Columns, columns_of
 from lottery.model import Instance, parse_instance
@@ -168,6 +168,8 @@ class _Units:
     into ``flat``) where the unit has a listed priority and ``prio_of`` the unit's priority
     there; every other pair has priority 0.  ``neg_prio`` is the same as one dense column (the
     negated priority of every pair), filled only when the exact fallback order needs it.
+    ``names`` holds every unit's member ids unit after unit, each unit's by id (an object
+    array), and ``name_off[u]`` the index there of unit ``u``'s first member.
     """
 
     def __init__(self, cols: Columns) -> None:
@@ -283,14 +285,6 @@ class _Units:
         flat = self.flat.tolist()
         off = self.off.tolist()
         return [flat[a:b] for a, b in itertools.pairwise(off)]
-
-    def member_array(self) -> np.ndarray:
-        """Every unit's member ids, unit after unit (an object array)."""
-        return self.names
-
-    def member_offsets(self) -> np.ndarray:
-        """Index in ``member_array()`` of each unit's first member."""
-        return self.name_off
 
 
 def _row_positions(off: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -604,13 +598,13 @@ def _mechanism(cols: Columns, orders: _Orders) -> tuple[np.ndarray, np.ndarray]:
 
 def _expand(units: _Units, orders: _Orders, unit_seq: np.ndarray) -> list[str]:
     """Applicant ids of the units in ``unit_seq``, each unit's members by id."""
-    names = units.member_array()
+    names = units.names
     if not orders.grouped:
         out: list[str] = names[unit_seq].tolist()
         return out
     size = orders.unit_size[unit_seq]
     total = int(size.sum())
-    first = np.repeat(units.member_offsets()[unit_seq] - (np.cumsum(size) - size), size)
+    first = np.repeat(units.name_off[unit_seq] - (np.cumsum(size) - size), size)
     out = names[first + np.arange(total, dtype=np.int64)].tolist()
     return out
 
@@ -619,21 +613,11 @@ def _placements(
     orders: _Orders, held: np.ndarray, n_u: int
 ) -> tuple[list[tuple[int, int] | None], np.ndarray]:
     """The distinct placements (school, choice index), None for unplaced, and the number of
-    each unit's placement in that list.  Codes school * n_k + k (n_k = most choices) with the
-    last code for unplaced; marking the used ones (dense code space) keeps this linear."""
-    n_k = int(orders.nch.max()) if n_u else 1
+    each unit's placement in that list (``_write.placement_codes``)."""
+    codes, number, n_k = placement_codes(orders, held, n_u)
     unplaced = orders.n_schools * n_k
-    code = np.full(n_u, unplaced, dtype=np.int64)
-    code[orders.g_unit[held]] = orders.g_school[held].astype(np.int64) * n_k + orders.g_k[held]
-    if unplaced > 4 * orders.g_unit.size + 1024:  # a sparse code space: sort instead
-        codes, number = np.unique(code, return_inverse=True)
-    else:
-        used = np.zeros(unplaced + 1, dtype=bool)
-        used[code] = True
-        codes = np.flatnonzero(used)
-        number = (np.cumsum(used) - 1)[code]
     placed = [None if c == unplaced else divmod(c, n_k) for c in codes.tolist()]
-    return placed, number.ravel()
+    return placed, number
 
 
 def _slices(width: int, n: int) -> Iterator[slice]:
