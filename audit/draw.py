@@ -281,15 +281,7 @@ def engine_result_body(draw_id: str, result_json: bytes) -> dict[str, object]:
     if counted is None:
         return result_body(draw_id, result_json)
     check_draw_id(draw_id)
-    applicants, placed, counts, instance_sha256 = counted
-    return {
-        "draw": draw_id,
-        "result_sha256": result_sha256(result_json).hex(),
-        "instance_sha256": instance_sha256,
-        "applicants": applicants,
-        "placed": placed,
-        "counts": counts,
-    }
+    return _result_body(draw_id, result_json, counted)
 
 
 _SCHOOLS_AT = b'","schools":{'
@@ -557,6 +549,14 @@ def result_body(draw_id: str, result_json: bytes) -> dict[str, object]:
             counts,
             result.get("instance_sha256"),
         )
+    return _result_body(draw_id, result_json, counted)
+
+
+def _result_body(
+    draw_id: str, result_json: bytes, counted: tuple[int, int, dict[str, dict[str, int]], object]
+) -> dict[str, object]:
+    """The ``draw.result`` body from the counts (applicants, placed, per-school counts,
+    instance_sha256)."""
     applicants, placed, counts, instance_sha256 = counted
     return {
         "draw": draw_id,
