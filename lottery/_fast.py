@@ -175,10 +175,9 @@ def _columns(
     """The remaining rules of spec section 9 on the decoded applicants; None on any fault."""
     n = len(apps)
     ids = list(map(operator.attrgetter("id"), apps))
-    by_id = _id_order(ids)
-    if by_id is None:
+    ids_sorted = _sorted_ids(ids)
+    if ids_sorted is None:
         return None  # a repeated applicant id
-    order, ids_sorted = by_id
     chs = list(map(operator.attrgetter("choices"), apps))
     nch = np.fromiter(map(len, chs), dtype=np.int64, count=n)
     flat = _positions(itertools.chain.from_iterable(chs), int(nch.sum()), school_ids)
@@ -245,7 +244,6 @@ def _columns(
             (s.capacity for s in head.schools), dtype=np.int64, count=len(school_ids)
         ),
         app_ids=ids,
-        app_order=order,
         app_nch=nch,
         app_flat=flat,
         prio_app=np.repeat(with_prio, prio_n),
@@ -313,16 +311,14 @@ def _positions(objs: Iterator[str], count: int, keys: list[str]) -> np.ndarray |
     return out
 
 
-def _id_order(ids: list[str]) -> tuple[list[int], list[str]] | None:
-    """The applicant indices by id (code-point order) and the ids in that order; None if an id
-    repeats."""
+def _sorted_ids(ids: list[str]) -> list[str] | None:
+    """The ids in code-point order; None if an id repeats."""
     if all(map(operator.lt, ids, itertools.islice(ids, 1, None))):
-        return list(range(len(ids))), ids  # strictly increasing: distinct and already in order
-    order = sorted(range(len(ids)), key=ids.__getitem__)
-    ids_sorted = list(map(ids.__getitem__, order))
+        return ids  # strictly increasing: distinct and already in order
+    ids_sorted = sorted(ids)
     if any(map(operator.eq, ids_sorted, itertools.islice(ids_sorted, 1, None))):
         return None
-    return order, ids_sorted
+    return ids_sorted
 
 
 def _has_control(s: str) -> bool:

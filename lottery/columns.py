@@ -39,7 +39,6 @@ class Columns:
     prio_value: np.ndarray
     groups: list[tuple[int, str]]
     bmp_ids: bool  # every id is in the Basic Multilingual Plane (see lottery.canonical)
-    app_order: list[int] | None = None  # applicant indices by id (code point order), if known
 
 
 def columns_of(inst: Instance) -> Columns:

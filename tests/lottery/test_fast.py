@@ -34,10 +34,8 @@ def _prio_entries(c: Columns) -> list[tuple[int, int, int]]:
 
 def _same_columns(a: Columns, b: Columns) -> None:
     assert _prio_entries(a) == _prio_entries(b)  # in any order
-    if a.app_order is not None:  # the applicants by id, if the fast path sorted them
-        assert a.app_order == sorted(range(len(a.app_ids)), key=a.app_ids.__getitem__)
     for name in Columns.__slots__:
-        if name.startswith("prio_") or name == "app_order":
+        if name.startswith("prio_"):
             continue
         x, y = getattr(a, name), getattr(b, name)
         if isinstance(x, np.ndarray):
