@@ -584,7 +584,7 @@ def _verify_draw(
     bundle: Bundle,
     roots: TrustRoots,
     beacon_mod: ModuleType | None,
-    lottery_mod: _Recomputation | None,
+    engine: _Recomputation | None,
     anchors: Sequence[tuple[int, str, int]] = (),
 ) -> None:
     run = CheckRunner(report)
@@ -863,10 +863,10 @@ def _verify_draw(
 
     def recomputed() -> bytes:
         """lottery.run(instance.json), memoised; VerificationError if the engine rejects it."""
-        assert lottery_mod is not None and files is not None
+        assert engine is not None and files is not None
         if not engine_out:
             try:
-                engine_out.append(lottery_mod.run(files.instance))
+                engine_out.append(engine.run(files.instance))
             except Exception as exc:
                 # The engine's own error names the field (lottery.InvalidInstance).
                 engine_out.append(f"the lottery engine rejects instance.json: {exc}")
@@ -877,7 +877,7 @@ def _verify_draw(
 
     def engine_result() -> bytes | None:
         """What :func:`recomputed` returns; None without an engine, files, or when it rejects."""
-        if lottery_mod is None or files is None:
+        if engine is None or files is None:
             return None
         try:
             return recomputed()
@@ -940,7 +940,7 @@ def _verify_draw(
     run(f"{prefix}.result-entry", result_entry)
 
     def recompute() -> str:
-        if lottery_mod is None:
+        if engine is None:
             raise NotPerformed("the lottery engine (package lottery) is not available")
         if files is None:
             raise VerificationError(f"draws/{draw_id} files are missing")
